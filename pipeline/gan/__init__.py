@@ -1,0 +1,5 @@
+"""Generators: the LatentGenerator interface, StyleGAN2, the demo DCGAN, safe loaders, registry."""
+from .architectures import build_generator
+from .interface import FeatureBlock, LatentGenerator, seeded_z
+
+__all__ = ["FeatureBlock", "LatentGenerator", "build_generator", "seeded_z"]
