@@ -1,0 +1,96 @@
+"""dlib's 68-point landmark predictor: finding its model file, loading it once, running it."""
+from __future__ import annotations
+
+import functools
+import importlib.util
+import logging
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from pipeline.common import UserError
+
+from .types import DetectedFace
+
+logger = logging.getLogger(__name__)
+
+PREDICTOR_FILE = "shape_predictor_68_face_landmarks.dat"
+DEBIAN_PREDICTOR = Path("/usr/share/dlib") / PREDICTOR_FILE
+PREDICTOR_ENV = "PORTRAIT_DRAG_DLIB_PREDICTOR"
+
+
+def find_predictor(path: str | os.PathLike | None = None) -> Path:
+    """The 68-landmark model file: `path`, else $PORTRAIT_DRAG_DLIB_PREDICTOR, else the
+    face-recognition-models package, else Debian's libdlib-data. One-line UserError if none."""
+    chosen = path if path is not None else os.environ.get(PREDICTOR_ENV) or None
+    if chosen is not None:
+        chosen = Path(chosen).expanduser()
+        if not chosen.is_file():
+            raise UserError(f"dlib landmark model not found at {chosen}; give the path of {PREDICTOR_FILE}")
+        return chosen
+    for candidate in (_package_predictor(), DEBIAN_PREDICTOR):
+        if candidate is not None and candidate.is_file():
+            return candidate
+    raise UserError(
+        f"dlib's {PREDICTOR_FILE} not found: install the PyPI package face-recognition-models, "
+        f"or Debian's libdlib-data ({DEBIAN_PREDICTOR}), or give its path with --predictor / ${PREDICTOR_ENV}"
+    )
+
+
+def predict_landmarks(
+    image: np.ndarray, face: DetectedFace, *, predictor_path: str | os.PathLike | None = None, face_px: int = 256
+) -> np.ndarray:
+    """68 landmarks [68, 2] float64 (x, y) in photo px for the face in `face.box`.
+
+    The predictor runs on a window around the face reduced so the box is at most `face_px`
+    wide: dlib's model samples single pixels, which are steadier at that scale, and a window
+    keeps a 12 MP photo from being copied into dlib.
+    """
+    import dlib
+
+    predictor = _load_predictor(str(find_predictor(predictor_path)))
+    height, width = image.shape[:2]
+    left, top, right, bottom = face.box
+    margin = 0.5 * face.width
+    x0, y0 = max(int(np.floor(left - margin)), 0), max(int(np.floor(top - margin)), 0)
+    x1 = min(int(np.ceil(right + margin)) + 1, width)
+    y1 = min(int(np.ceil(bottom + margin)) + 1, height)
+    window = image[y0:y1, x0:x1]
+    scale = min(1.0, face_px / face.width)
+    if scale < 1.0:
+        size = (max(int(round(window.shape[1] * scale)), 1), max(int(round(window.shape[0] * scale)), 1))
+        window = cv2.resize(window, size, interpolation=cv2.INTER_AREA)
+    sx = window.shape[1] / (x1 - x0)
+    sy = window.shape[0] / (y1 - y0)
+
+    def to_window(x: float, sxy: float, origin: int) -> int:
+        return int(round((x - origin + 0.5) * sxy - 0.5))
+
+    rect = dlib.rectangle(to_window(left, sx, x0), to_window(top, sy, y0),
+                          to_window(right, sx, x0), to_window(bottom, sy, y0))
+    shape = predictor(np.ascontiguousarray(window), rect)
+    pts = np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float64)  # [68, 2] window px
+    pts[:, 0] = (pts[:, 0] + 0.5) / sx - 0.5 + x0
+    pts[:, 1] = (pts[:, 1] + 0.5) / sy - 0.5 + y0
+    return pts
+
+
+def _package_predictor() -> Path | None:
+    # Found, not imported: the package's __init__ needs pkg_resources, gone from new setuptools.
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0]) / "models" / PREDICTOR_FILE
+
+
+@functools.lru_cache(maxsize=2)
+def _load_predictor(path: str):
+    import dlib
+
+    logger.debug("loading dlib landmark model %s", path)
+    try:
+        return dlib.shape_predictor(path)
+    except RuntimeError as exc:
+        raise UserError(f"{path}: not a dlib shape predictor ({exc}); give the path of {PREDICTOR_FILE}") from None

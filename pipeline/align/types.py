@@ -1,0 +1,69 @@
+"""Typed results and settings of the align stage."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+Convention = Literal["ffhq", "template"]
+CONVENTIONS: tuple[str, ...] = ("ffhq", "template")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DetectConfig:
+    upsample: int = 1            # dlib pyramid upsamplings (each doubles the detection image; finds smaller faces)
+    max_side: int = 1024         # px; larger photos are detected on a copy reduced to this longest side
+    min_score: float = 0.3       # dlib score; weaker hits are dropped unless nothing stronger is found
+    refine: bool = True          # re-detect each face around its coarse box at (up to) full resolution
+    min_face_px: int = 32        # px; a chosen face whose box is narrower is refused as too small
+    landmark_face_px: int = 256  # px; landmarks are predicted on a copy where the face box is at most this wide
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlignConfig:
+    supersample: int = 4   # bilinear sampling at this multiple of the output size, then Lanczos down (FFHQ: 4)
+
+
+@dataclass(frozen=True)
+class DetectedFace:
+    box: tuple[float, float, float, float]  # (left, top, right, bottom) in photo px, dlib's inclusive corners
+    score: float                            # dlib detection score (higher = more face-like)
+
+    @property
+    def width(self) -> float:
+        return self.box[2] - self.box[0] + 1.0
+
+    @property
+    def area(self) -> float:
+        return self.width * (self.box[3] - self.box[1] + 1.0)
+
+    @property
+    def centre_x(self) -> float:
+        return 0.5 * (self.box[0] + self.box[2])
+
+
+@dataclass(frozen=True, eq=False)
+class AlignedFace:
+    """A face cropped for the generator, and everything needed to map back into the photo.
+
+    All points are (x, y) pixel-index coordinates (see geometry.py for the convention).
+    """
+
+    crop: np.ndarray             # [S, S, 3] uint8 RGB
+    quad: np.ndarray             # [4, 2] float64 photo px: crop's outer corners TL, BL, BR, TR
+    crop_from_photo: np.ndarray  # [2, 3] float64 affine, photo (x, y) -> crop (x, y)
+    photo_from_crop: np.ndarray  # [2, 3] float64 affine, crop (x, y) -> photo (x, y)
+    landmarks: np.ndarray        # [68, 2] float64 dlib landmarks in photo px
+    crop_landmarks: np.ndarray   # [68, 2] float64 the same landmarks in crop px
+    fill_mask: np.ndarray        # [S, S] float32 in [0, 1]; 1 where the crop pixel is padding fill, not photo
+    convention: str              # 'ffhq' | 'template'
+    output_size: int             # S
+    photo_size: tuple[int, int]  # (width, height) of the photo the crop came from
+    face_index: int              # index among the photo's faces, left to right
+    face_box: tuple[float, float, float, float] | None  # detector box (left, top, right, bottom), photo px
+
+    @property
+    def scale(self) -> float:
+        """Crop px per photo px (> 1: the crop has more pixels than the face has in the photo)."""
+        return float(np.sqrt(abs(np.linalg.det(self.crop_from_photo[:, :2]))))
