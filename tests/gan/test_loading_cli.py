@@ -108,7 +108,9 @@ def test_registry_entries_are_consistent():
     assert registry.REGISTRY[DEFAULT_MODEL].bundled and registry.REGISTRY[DEFAULT_MODEL].resolution == 64
     for entry in registry.REGISTRY.values():
         assert entry.sha256 is None or len(entry.sha256) == 64
-        wants_2e3 = entry.category in ("face", "cat", "car") and not entry.bundled
+        if entry.bundled:
+            continue  # the demo model's rate is measured, not the paper's (see registry.py)
+        wants_2e3 = entry.category in ("face", "cat", "car")
         assert entry.drag_lr == (2e-3 if wants_2e3 else 1e-3), entry.name
         assert entry.bundled or entry.url.startswith("https://")
 

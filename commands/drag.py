@@ -1,0 +1,200 @@
+"""`cli.py drag`: drag handle points to targets on a generated image.
+
+    cli.py drag --model M --seed S --points pts.json -o out.png [--mask mask.png] [--steps N]
+                [--device D] [--report report.json] [--trajectory traj.gif]
+
+`drag_and_save` is the reusable half: it takes a loaded generator and a start latent, runs the
+drag with a progress bar and writes the image, the report and the animation. Other commands
+(e.g. dragging an inverted photo's session) call it with their own (G, ws).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from tqdm import tqdm
+
+from pipeline.common import UserError, resolve_device, write_atomic, write_json_atomic
+from pipeline.drag import DragConfig, DragResult, DragState, drag
+from pipeline.drag.points_spec import DragPoints, load_points
+from pipeline.drag.result import STATUS_NAN
+from pipeline.drag.trajectory import select_frame_steps, to_uint8, write_trajectory_gif
+from pipeline.gan import LatentGenerator, seeded_z
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TRUNCATION = 0.7  # as the official DragGAN start latent
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "drag", help="move handle points to target points on a generated image (DragGAN)",
+        description="Generate an image from --seed, then drag its handle points to their targets.",
+    )
+    p.add_argument("--model", default=None, help="checkpoint file or registry name (default: the demo model)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the start latent z (default 0)")
+    p.add_argument("--truncation", type=float, default=DEFAULT_TRUNCATION, help="truncation psi of the start latent")
+    p.add_argument("--points", required=True, help='JSON: {"points": [{"handle": [x, y], "target": [x, y]}]}, image px')
+    p.add_argument("-o", "--output", required=True, help="the dragged image (PNG)")
+    p.add_argument("--mask", help="binary image of the image's size: white = may change, black = keep")
+    p.add_argument("--steps", type=int, help=f"cap on optimisation steps (default {DragConfig().max_steps})")
+    p.add_argument("--lr", type=float, help="Adam learning rate (default: the model's drag lr)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    p.add_argument("--report", help="write settings, per-point distances and timings as JSON here")
+    p.add_argument("--trajectory", help="write an animation (GIF) of the handles' paths here")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    # 1. Inputs, checked before anything slow happens.
+    outputs = [Path(p) for p in (args.output, args.report, args.trajectory) if p]
+    inputs = [Path(p) for p in (args.points, args.mask, args.model) if p]
+    check_outputs_distinct(outputs, inputs)
+    if args.steps is not None and args.steps < 0:
+        raise UserError(f"--steps must be >= 0, got {args.steps}")
+    if args.lr is not None and not args.lr > 0:
+        raise UserError(f"--lr must be > 0, got {args.lr}")
+    points = load_points(args.points)
+    mask = load_mask(args.mask) if args.mask else None
+    overrides = {k: v for k, v in (("max_steps", args.steps), ("lr", args.lr)) if v is not None}
+    config = DragConfig(**overrides)
+    device = resolve_device(args.device)
+
+    # 2. Model and start latent.
+    from pipeline.gan.loading import load_generator, resolve_model_arg
+
+    model = resolve_model_arg(args.model)
+    G = load_generator(model, device=device)
+    with torch.no_grad():
+        ws = G.mapping(seeded_z(args.seed, G.z_dim, device=device), truncation_psi=args.truncation)
+
+    # 3. Drag and save.
+    info = {"model": _model_info(G, model), "seed": args.seed, "truncation": args.truncation}
+    result = drag_and_save(
+        G, ws, points, mask=mask, config=config, device=device, output=args.output,
+        report=args.report, trajectory=args.trajectory, report_info=info, progress=not args.quiet,
+    )
+    if result.status == STATUS_NAN:
+        print(
+            f"error: the drag loss became NaN after {result.steps} steps; the last finite result was saved "
+            f"to {args.output}: try a lower --lr",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def drag_and_save(
+    G: LatentGenerator,
+    ws: torch.Tensor,  # [1, num_ws, w_dim] start latent, on `device`
+    points: DragPoints,
+    *,
+    mask: np.ndarray | None,  # [H, W] in {0, 1}, 1 = may change
+    config: DragConfig,
+    device: torch.device,
+    output: str | Path,  # PNG of the final image
+    report: str | Path | None = None,
+    trajectory: str | Path | None = None,
+    report_info: dict | None = None,  # extra report fields (model, seed, photo session, ...)
+    progress: bool = True,
+) -> DragResult:
+    """Run `drag` with a tqdm bar and write the image (+ report, + trajectory GIF) atomically."""
+    snapshots: dict[int, torch.Tensor] = {}
+    bar = tqdm(total=config.max_steps, desc="drag", unit="step", disable=not progress, leave=False)
+
+    def on_step(step: int, state: DragState) -> None:
+        if trajectory:
+            snapshots[step] = state.ws.clone()
+        bar.n = step
+        bar.set_postfix(max_dist=f"{max(state.distances):.1f}px", refresh=False)
+        bar.refresh()
+
+    try:
+        result = drag(
+            G, ws, points.handles, points.targets, mask=mask, config=config, device=device, callback=on_step
+        )
+    finally:
+        bar.close()
+    log.info(
+        "drag %s after %d steps (%.3f s/step); final distances %s px",
+        result.status, result.steps, result.mean_seconds_per_step, ", ".join(f"{d:.2f}" for d in result.distances),
+    )
+    if not result.converged and result.status != STATUS_NAN:
+        log.warning("the handles did not reach their targets within %d steps (%s)", result.steps, result.status)
+
+    image = Image.fromarray(to_uint8(result.image))
+    write_atomic(output, lambda tmp: image.save(tmp, format="PNG"))
+    if trajectory:
+        frames = []
+        for step in select_frame_steps(result.steps):
+            with torch.no_grad():
+                image_k = G.synthesis(snapshots.get(step, result.ws), noise_mode=config.noise_mode)
+            frames.append((step, to_uint8(image_k)))
+        write_trajectory_gif(trajectory, frames, result.trajectory, result.targets)
+    if report:
+        write_json_atomic(report, build_report(result, device=device, info=report_info or {}))
+    return result
+
+
+def build_report(result: DragResult, *, device: torch.device, info: dict) -> dict:
+    start = result.trajectory[0]
+    per_point = [
+        {"handle_start": list(h0), "handle_final": list(h1), "target": list(t), "distance": d}
+        for h0, h1, t, d in zip(start, result.handles, result.targets, result.distances)
+    ]
+    mean_step = result.mean_seconds_per_step
+    return {
+        **info,
+        "device": str(device),
+        "settings": result.settings.to_dict(),
+        "points": per_point,
+        "steps": result.steps,
+        "converged": result.converged,
+        "status": result.status,
+        "seconds_total": result.seconds_total,
+        "seconds_per_step": mean_step,
+        "steps_per_second": (1.0 / mean_step) if mean_step > 0 else None,
+        "step_seconds": result.seconds_per_step,
+        "trajectory": [[list(p) for p in step] for step in result.trajectory],
+    }
+
+
+def load_mask(path: str | Path) -> np.ndarray:
+    """A binary image (black 0 = keep, white 255 or 1 = may change) -> [H, W] float32 of 0/1."""
+    try:
+        with Image.open(path) as img:
+            grey = np.asarray(img.convert("L"))
+    except (OSError, ValueError) as exc:
+        raise UserError(f"cannot read mask image {path}: {exc}") from None
+    values = set(np.unique(grey).tolist())
+    if values <= {0, 1}:
+        return grey.astype(np.float32)
+    if values <= {0, 255}:
+        return (grey == 255).astype(np.float32)
+    raise UserError(f"mask {path} is not binary (it has grey values): use only black (keep) and white (may change)")
+
+
+def check_outputs_distinct(outputs: list[Path], inputs: list[Path]) -> None:
+    resolved_in = {os.path.realpath(p) for p in inputs}
+    seen: set[str] = set()
+    for out in outputs:
+        real = os.path.realpath(out)
+        if real in resolved_in:
+            raise UserError(f"output {out} is also an input: choose another output path")
+        if real in seen:
+            raise UserError(f"output {out} is given twice: use a different path for each output")
+        seen.add(real)
+
+
+def _model_info(G: LatentGenerator, model: object) -> dict:
+    info = {k: v for k, v in (G.model_info or {}).items() if k in ("name", "format", "sha256", "path")}
+    info.setdefault("name", str(model))
+    info["arch"] = G.arch
+    info["img_resolution"] = G.img_resolution
+    return info

@@ -1,0 +1,138 @@
+"""Drag hyperparameters, and the per-model settings they resolve to.
+
+Lengths in `DragConfig` are given as the paper gives them, in pixels of a 512 px image, and are
+scaled by H / 512 for the model at hand (as the official code does), then floored by the `min_*`
+fields so that small models (64 px) still get a motion disc, a search window and a stop distance
+the integer pixel grid can honour.
+
+Small-model defaults, measured on the 64 px demo model with bench/demo_drag_rate.py (drags of
+4-8 px; reached = final distance <= 1.5 px):
+- feature block: a quarter of the image resolution (16x16 'l3'); 32x32 reached 0/12 and 8x8
+  8/12 where 16x16 reached 10/12 (lr 3e-2, 120 steps);
+- lr: the demo model needs 3e-2 (its registry entry must say so): 1e-3 reached 0/10 within 100
+  steps, 1e-2 6/10, 2e-2 20/20 (300 steps, median 36), 3e-2 50/50 (median 34 steps), 5e-2 20/20
+  (median 31). Adam moves every optimised coordinate by about lr per step; the DCGAN optimises
+  one 100-d z (std 1) where StyleGAN2 optimises 6 x 512 W entries, so it needs larger steps;
+- floors r1 >= 2 px and r2 >= 3 px: r1 >= 3 reached the same 20/20 but took more steps (median
+  42 vs 31); r2 >= 4 did worse (6/12 vs 8/12 at lr 1e-2);
+- tracking on the integer pixel grid: 0.5 px sub-pixel candidates did not help (6/12 at lr 1e-2);
+- L2 tracking distance (the official code's), not L1 (the paper's): 50/50 vs 48/50 (one handle
+  lost, 9 px off), same median steps.
+The stop distance floor of 1 px is what integer tracking can reach short of an exact hit.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ..gan.interface import LatentGenerator
+
+TRACKING_NORMS = ("l1", "l2")
+NOISE_MODES = ("const", "random", "none")
+# The official code takes its features from the 128x128 block for every model size.
+OFFICIAL_FEATURE_RESOLUTION = 128
+# Paper: stop distance 1 px for up to 5 points, 2 px for more.
+MANY_POINTS = 5
+
+
+@dataclass(frozen=True, kw_only=True)
+class DragConfig:
+    # Block whose output is the feature map F; None: `choose_feature_block` (128x128 block as the
+    # official code, or a quarter of the image resolution for models under 256 px).
+    feature_block: str | None = None
+    r1_at_512: float = 3.0  # motion-supervision disc radius, px at 512 (paper r1)
+    r2_at_512: float = 12.0  # tracking search half-width, px at 512 (paper r2)
+    min_r1: float = 2.0  # px: floor on the scaled r1 (3/512*64 would be 0.4 px: no disc at all)
+    min_r2: float = 3.0  # px: floor on the scaled r2
+    stop_distance_at_512: float = 1.0  # px at 512: converged when every handle is this close
+    stop_distance_many_at_512: float = 2.0  # px at 512, used with more than 5 points
+    min_stop_distance: float = 1.0  # px: floor on the scaled stop distance (integer tracking)
+    lambda_mask: float = 20.0  # weight of the fixed-region term (paper lambda)
+    lr: float | None = None  # Adam learning rate; None: the model's `default_drag_lr` (registry)
+    num_optimized_ws: int = 6  # leading W+ entries optimised (clipped to num_ws); the rest stay fixed
+    max_steps: int = 300  # hard cap on optimisation steps (the official GUI has none)
+    tracking_norm: str = "l2"  # feature distance for tracking: 'l2' (official code; measured better) or 'l1' (paper)
+    tracking_step: float = 1.0  # px between tracking candidates; 1 = integer pixels as official
+    noise_mode: str = "const"  # synthesis noise during the drag ('const' as the official code)
+    seed: int = 0  # seeds torch's RNG for the run (only 'random' noise draws numbers)
+
+    def __post_init__(self) -> None:
+        for name in ("r1_at_512", "r2_at_512", "min_r1", "min_r2", "stop_distance_at_512",
+                     "stop_distance_many_at_512", "min_stop_distance", "tracking_step"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"DragConfig.{name} must be a finite number > 0, got {value}")
+        if not (math.isfinite(self.lambda_mask) and self.lambda_mask >= 0):
+            raise ValueError(f"DragConfig.lambda_mask must be >= 0, got {self.lambda_mask}")
+        if self.lr is not None and not (math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"DragConfig.lr must be > 0 or None, got {self.lr}")
+        if self.num_optimized_ws < 1:
+            raise ValueError(f"DragConfig.num_optimized_ws must be >= 1, got {self.num_optimized_ws}")
+        if self.max_steps < 0:
+            raise ValueError(f"DragConfig.max_steps must be >= 0, got {self.max_steps}")
+        if self.tracking_norm not in TRACKING_NORMS:
+            raise ValueError(f"DragConfig.tracking_norm must be one of {TRACKING_NORMS}, got '{self.tracking_norm}'")
+        if self.noise_mode not in NOISE_MODES:
+            raise ValueError(f"DragConfig.noise_mode must be one of {NOISE_MODES}, got '{self.noise_mode}'")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DragSettings:
+    """A DragConfig resolved for one generator and one number of points (what a report records)."""
+
+    feature_block: str  # block name
+    feature_resolution: int  # h == w of the feature map, px
+    image_size: tuple[int, int]  # (W, H) of the generated image, px
+    r1: float  # motion disc radius, image px (offsets with length < r1)
+    r2: float  # tracking half-width, image px (square window)
+    stop_distance: float  # image px
+    lambda_mask: float
+    lr: float
+    num_optimized_ws: int  # entries 0 .. num_optimized_ws-1 of W+ are optimised
+    max_steps: int
+    tracking_norm: str
+    tracking_step: float  # px
+    noise_mode: str
+    seed: int
+
+    def to_dict(self) -> dict:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+
+
+def choose_feature_block(G: LatentGenerator) -> str:
+    """The official 128x128 block for models of 256 px and more; for smaller models the largest
+    block at no more than a quarter of the image resolution (the official ratio at 512 px).
+
+    Measured on the 64 px demo model (bench/demo_drag_rate.py, 12 drags of 4-8 px, lr 1e-2 to
+    3e-2): features at 32x32 (half resolution) reached 0/12 targets, 16x16 up to 10/12, 8x8 8/12.
+    """
+    res = G.img_resolution
+    limit = OFFICIAL_FEATURE_RESOLUTION if res >= 256 else res // 4
+    usable = [b for b in G.feature_blocks if b.resolution <= limit]
+    if not usable:
+        usable = [G.feature_blocks[0]]
+    return usable[-1].name
+
+
+def resolve_settings(config: DragConfig, G: LatentGenerator, num_points: int) -> DragSettings:
+    block_name = config.feature_block or choose_feature_block(G)
+    block = G.feature_block(block_name)  # raises on an unknown name
+    res = G.img_resolution
+    scale = res / 512.0
+    stop_at_512 = config.stop_distance_many_at_512 if num_points > MANY_POINTS else config.stop_distance_at_512
+    return DragSettings(
+        feature_block=block.name,
+        feature_resolution=block.resolution,
+        image_size=(res, res),
+        r1=max(config.r1_at_512 * scale, config.min_r1),
+        r2=max(config.r2_at_512 * scale, config.min_r2),
+        stop_distance=max(stop_at_512 * scale, config.min_stop_distance),
+        lambda_mask=config.lambda_mask,
+        lr=config.lr if config.lr is not None else float(G.default_drag_lr),
+        num_optimized_ws=min(config.num_optimized_ws, G.num_ws),
+        max_steps=config.max_steps,
+        tracking_norm=config.tracking_norm,
+        tracking_step=config.tracking_step,
+        noise_mode=config.noise_mode,
+        seed=config.seed,
+    )

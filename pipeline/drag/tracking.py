@@ -1,0 +1,51 @@
+"""Point tracking: each handle moves to the nearest-feature candidate in a window around it.
+
+The reference feature of a handle is fixed at the start of the drag (F0 at the user's point);
+every step searches a square window of half-width r2 (image px) on a grid of `step` px centred
+on the current handle (rounded to that grid), using the current features F. Candidates outside
+the image are never chosen: the window is clipped at the borders as in the official code.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .sampling import sample_features
+
+
+def search_offsets(radius: float, step: float, *, device: torch.device | None = None) -> torch.Tensor:
+    """[K, 2] (dx, dy) offsets on a `step` px grid with |dx|, |dy| <= radius, row-major from top-left."""
+    k = int(math.floor(radius / step + 1e-9))
+    axis = torch.arange(-k, k + 1, device=device, dtype=torch.float32) * step
+    dy, dx = torch.meshgrid(axis, axis, indexing="ij")
+    return torch.stack([dx.reshape(-1), dy.reshape(-1)], dim=1)
+
+
+@torch.no_grad()
+def track_points(
+    feats: torch.Tensor,  # [1, C, h, w] current features
+    references: torch.Tensor,  # [N, C] features of the handles at the start
+    handles: torch.Tensor,  # [N, 2] current handles, image px (x, y)
+    *,
+    radius: float,  # search half-width, image px
+    step: float,  # candidate spacing, image px
+    image_size: tuple[int, int],  # (W, H)
+    norm: str,  # 'l1' or 'l2' over channels
+) -> torch.Tensor:
+    """-> [N, 2] new handle positions, image px, on the `step` grid."""
+    width, height = image_size
+    offsets = search_offsets(radius, step, device=handles.device)  # [K, 2]
+    centres = torch.round(handles / step) * step
+    candidates = centres[:, None, :] + offsets[None]  # [N, K, 2]
+    inside = (
+        (candidates[..., 0] >= 0) & (candidates[..., 0] <= width - 1)
+        & (candidates[..., 1] >= 0) & (candidates[..., 1] <= height - 1)
+    )
+    sampled = sample_features(feats.detach(), candidates, image_size)  # [N, K, C]
+    diff = sampled - references[:, None, :].to(sampled.dtype)
+    # Squared L2 ranks candidates exactly as L2 does, without the square root.
+    distance = diff.abs().sum(-1) if norm == "l1" else diff.square().sum(-1)  # [N, K]
+    distance = distance.masked_fill(~inside, float("inf"))
+    best = distance.argmin(dim=1)  # [N]
+    return candidates[torch.arange(len(handles), device=handles.device), best]
