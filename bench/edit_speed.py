@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""Seconds per stage of `cli.py edit` on the example (examples/grace_hopper.jpg + examples/points.json).
+
+Rows: the README's main-job edit with the demo model and default settings, on this machine; and,
+when a GPU is present (or with --ffhq512), the same photo and points through the FFHQ-512
+StyleGAN2 architecture with random weights (its timings only: a random generator edits nothing
+meaningful). Each row prints align / invert / pti / map_points / drag / blend / total seconds,
+the steps each optimisation ran and its seconds per step.
+
+    python bench/edit_speed.py [--device auto] [--ffhq512] [--invert-steps N] [--pti-steps N] [--drag-steps N]
+
+The step options apply to the FFHQ-512 row only (defaults: the edit's own, 450 / 350 / 300); the
+example row always uses the README command's defaults.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from pipeline.common import resolve_device  # noqa: E402
+from pipeline.common.images import read_photo  # noqa: E402
+from pipeline.drag import DragConfig  # noqa: E402
+from pipeline.edit.config import EditConfig  # noqa: E402
+from pipeline.edit.edit import STAGES, edit_photo  # noqa: E402
+from pipeline.edit.points_spec import load_edit_points  # noqa: E402
+from pipeline.gan.loading import load_generator  # noqa: E402
+from pipeline.gan.stylegan2 import StyleGAN2Config, StyleGAN2Generator  # noqa: E402
+from pipeline.invert.config import ProjectConfig, PTIConfig  # noqa: E402
+
+PHOTO = ROOT / "examples" / "grace_hopper.jpg"
+POINTS = ROOT / "examples" / "points.json"
+
+
+def run_row(name: str, G, config: EditConfig, device: torch.device) -> dict:
+    photo = read_photo(PHOTO)
+    points = load_edit_points(POINTS)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    started = time.perf_counter()
+    result = edit_photo(photo.pixels, points, G, config=config, device=device, name=photo.name, progress=False)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    wall = time.perf_counter() - started
+    report = result.inversion.report
+    steps = {"invert": report.get("projection", {}).get("steps", 0), "pti": (report.get("pti") or {}).get("steps", 0),
+             "drag": result.drag.steps}
+    return {"name": name, "seconds": result.seconds, "wall": wall, "steps": steps, "drag_status": result.drag.status}
+
+
+def ffhq512(device: torch.device) -> StyleGAN2Generator:
+    torch.manual_seed(0)
+    cfg = StyleGAN2Config(img_resolution=512, channel_base=32768, channel_max=512)
+    G = StyleGAN2Generator(cfg).to(device).eval().requires_grad_(False)
+    G.model_info = {"name": "stylegan2-ffhq-512 architecture, random weights", "crop_convention": "ffhq"}
+    return G
+
+
+def print_rows(rows: list[dict], device: torch.device) -> None:
+    cpu = f"{os.cpu_count()} CPU threads, torch {torch.get_num_threads()} threads"
+    gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else None
+    print(f"\nedit speed, seconds per stage ({gpu or 'CPU'}; {cpu})")
+    header = f"{'row':<44}" + "".join(f"{s:>11}" for s in (*STAGES, "total")) + "   steps (invert/pti/drag) and s/step"
+    print(header)
+    for row in rows:
+        secs = row["seconds"]
+        per = "/".join(str(row["steps"][k]) for k in ("invert", "pti", "drag"))
+        rates = ", ".join(f"{k} {secs[k] / row['steps'][k]:.3f}" for k in ("invert", "pti", "drag") if row["steps"][k])
+        print(f"{row['name']:<44}" + "".join(f"{secs[s]:>11.2f}" for s in (*STAGES, "total")) + f"   {per}  ({rates})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--ffhq512", action="store_true", help="also the FFHQ-512 row without a GPU (slow on a CPU)")
+    parser.add_argument("--skip-example", action="store_true", help="only the FFHQ-512 row")
+    parser.add_argument("--invert-steps", type=int, default=None, help="FFHQ-512 row: projection steps")
+    parser.add_argument("--pti-steps", type=int, default=None, help="FFHQ-512 row: PTI steps")
+    parser.add_argument("--drag-steps", type=int, default=None, help="FFHQ-512 row: drag steps at most")
+    args = parser.parse_args()
+    device = resolve_device(args.device)
+    rows = []
+    if not args.skip_example:
+        G = load_generator("demo-face-64", device=device)
+        rows.append(run_row("example, demo-face-64 (README command)", G, EditConfig(), device))
+    if device.type == "cuda" or args.ffhq512:
+        config = EditConfig(
+            project=ProjectConfig(num_steps=args.invert_steps) if args.invert_steps else None,
+            pti=PTIConfig(num_steps=args.pti_steps) if args.pti_steps else None,
+            drag=DragConfig(max_steps=args.drag_steps) if args.drag_steps is not None else DragConfig(),
+        )
+        rows.append(run_row("example, FFHQ-512 architecture (random weights)", ffhq512(device), config, device))
+    print_rows(rows, device)
+
+
+if __name__ == "__main__":
+    main()

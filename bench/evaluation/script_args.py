@@ -1,0 +1,66 @@
+"""Arguments and set-up shared by the evaluation scripts (model, device, threads, output)."""
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+import torch
+
+from pipeline.common import resolve_device
+from pipeline.gan import LatentGenerator
+from pipeline.gan.loading import load_generator, resolve_model_arg
+
+from .backbone import BENCH_BACKBONES
+from .flow import FLOW_METHODS
+from .paired_protocol import PairedProtocol
+from .report import DEFAULT_OUT
+
+
+def add_common_arguments(parser: argparse.ArgumentParser, *, pairs: int) -> None:
+    parser.add_argument("--model", default=None, help="registry name or checkpoint file (default: the demo model)")
+    parser.add_argument("--pairs", type=int, default=pairs, help="pairs to edit")
+    parser.add_argument("--seed", type=int, default=0, help="first latent seed; also seeds the point choices")
+    parser.add_argument("--psi", type=float, default=0.7, help="truncation of the latents")
+    parser.add_argument("--device", default="auto", help="auto | cpu | cuda | mps")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads for torch (default: torch's choice; 1 is fastest on a busy machine)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for the .txt and .json reports")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def set_up(args: argparse.Namespace) -> tuple[torch.device, LatentGenerator]:
+    """Logging, threads, device and generator, from the common arguments."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if args.threads is not None:
+        if args.threads < 1:
+            raise ValueError(f"--threads must be >= 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
+    torch.set_grad_enabled(True)
+    device = resolve_device(args.device)
+    return device, load_generator(resolve_model_arg(args.model), device=device)
+
+
+def parse_points(text: str) -> tuple[int, ...]:
+    """'1,5,68' -> (1, 5, 68): landmark counts per edit."""
+    try:
+        counts = tuple(int(p) for p in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}': give counts like 1,5,68") from None
+    if any(not 1 <= n <= 68 for n in counts):
+        raise argparse.ArgumentTypeError(f"'{text}': each count must be 1..68")
+    return counts
+
+
+def add_paired_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--points", type=int, default=32, help="handles sampled from the flow (paper: 32)")
+    parser.add_argument("--flow", choices=FLOW_METHODS, default="farneback", help="OpenCV dense flow")
+    parser.add_argument("--strength", type=float, default=0.3,
+                        help="perturbation: fraction of the way to another latent")
+    parser.add_argument("--perturb-ws", type=int, default=6, help="leading W+ entries perturbed")
+    parser.add_argument("--backbone", choices=BENCH_BACKBONES, default="auto", help="perceptual distance")
+
+
+def paired_protocol_from_args(args: argparse.Namespace, *, num_pairs: int) -> PairedProtocol:
+    return PairedProtocol(num_pairs=num_pairs, num_points=args.points, seed=args.seed, truncation_psi=args.psi,
+                          perturb_strength=args.strength, perturb_ws=args.perturb_ws, flow_method=args.flow)

@@ -1,0 +1,167 @@
+"""`cli.py edit`: one photo and a points file in, the edited photo out.
+
+    cli.py edit photo.jpg --points pts.json [-o out.jpg] [--session DIR] [--no-pti]
+                [--side-by-side sbs.jpg] [--trajectory drag.gif] [--report report.json]
+                [--model M] [--device D] [--face N] [--backbone auto|lpips-vgg|hed-vgg16] ...
+
+Steps (pipeline/edit/edit.py): 1 align, 2 invert (+ PTI), 3 points into the crop, 4 drag,
+5 paste back. With --session DIR an earlier inversion saved there is reused (steps 1-2 are
+skipped); when DIR holds no session yet, this run's inversion is saved there.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import sys
+import time
+from pathlib import Path
+
+from pipeline.align import DetectConfig
+from pipeline.blend import MODES
+from pipeline.common import UserError, resolve_device
+from pipeline.drag import DragConfig
+from pipeline.drag.result import STATUS_NAN
+from pipeline.edit.backbone import CHOICES as BACKBONE_CHOICES
+from pipeline.edit.config import EditConfig
+from pipeline.edit.points_spec import load_edit_points
+from pipeline.invert.config import ProjectConfig, PTIConfig
+
+log = logging.getLogger(__name__)
+
+
+def add_edit_arguments(p: argparse.ArgumentParser) -> None:
+    """Options shared by `edit` and `batch`."""
+    p.add_argument("--points", type=Path, required=True,
+                   help="points file (JSON): handles and targets in photo px, crop px or landmark anchors; see README")
+    p.add_argument("--model", default=None, help="checkpoint file or registry name (default: the 64 px demo model)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
+    p.add_argument("--pti", choices=("auto", "on", "off"), default="auto",
+                   help="pivotal tuning after the projection; auto (default): on, except for single-latent models "
+                        "such as the demo, where it spoils the edit")
+    p.add_argument("--no-pti", dest="pti", action="store_const", const="off", help="same as --pti off")
+    p.add_argument("--backbone", choices=BACKBONE_CHOICES, default="auto",
+                   help="perceptual backbone of the inversion; auto: LPIPS-VGG if its weights are here, else the "
+                        "offline hed-vgg16")
+    p.add_argument("--invert-steps", type=int, default=None,
+                   help="projection steps (default: 250 for models under 128 px, else 450)")
+    p.add_argument("--pti-steps", type=int, default=None,
+                   help="pivotal tuning steps at most (default: 120 for models under 128 px, else 350)")
+    p.add_argument("--steps", type=int, default=None, help=f"drag steps at most (default {DragConfig().max_steps})")
+    p.add_argument("--lr", type=float, default=None, help="drag learning rate (default: the model's)")
+    p.add_argument("--blend", choices=MODES, default="auto",
+                   help="paste-back: flow (warp the photo's own pixels), feather, poisson, none, auto (default)")
+    p.add_argument("--upsample", type=int, default=DetectConfig().upsample,
+                   help="dlib detector upsamplings (more finds smaller faces, slower; default 1)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the inversion and the drag (default 0)")
+    p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality of written photos (default 95)")
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "edit", help="drag-edit a face in a photo: align, invert, drag, paste back",
+        description="Edit the face in PHOTO as the points file says (handles dragged to targets) and write the "
+                    "edited photo, same size and format.",
+    )
+    p.add_argument("photo", type=Path, help="the photo (JPEG, PNG, WebP, TIFF)")
+    p.add_argument("-o", "--output", type=Path, default=None,
+                   help="the edited photo; its suffix picks the format (default: PHOTO's name + _edited, here)")
+    p.add_argument("--face", type=int, default=None, help="face index, left to right (default: the largest)")
+    p.add_argument("--session", type=Path, default=None,
+                   help="edit-session folder: reused when it holds this photo's inversion, written otherwise")
+    p.add_argument("--side-by-side", type=Path, default=None, help="write before (with points) | after here")
+    p.add_argument("--trajectory", type=Path, default=None, help="write the drag's animation (GIF) here")
+    p.add_argument("--report", type=Path, default=None, help="write settings, distances and timings (JSON) here")
+    add_edit_arguments(p)
+    p.set_defaults(func=run)
+
+
+def edit_config(args: argparse.Namespace, *, face: int | None = None) -> EditConfig:
+    """EditConfig from the shared options; bad values are one-line errors."""
+    for name in ("invert_steps", "pti_steps"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise UserError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    if args.steps is not None and args.steps < 0:
+        raise UserError(f"--steps must be >= 0, got {args.steps}")
+    if args.lr is not None and not args.lr > 0:
+        raise UserError(f"--lr must be > 0, got {args.lr}")
+    if not 0 <= args.upsample <= 4:
+        raise UserError(f"--upsample must be 0 to 4, got {args.upsample}")
+    if not 1 <= args.quality <= 100:
+        raise UserError(f"--quality must be 1 to 100, got {args.quality}")
+    drag = {k: v for k, v in (("max_steps", args.steps), ("lr", args.lr)) if v is not None}
+    project = ProjectConfig(num_steps=args.invert_steps) if args.invert_steps else None
+    pti = PTIConfig(num_steps=args.pti_steps) if args.pti_steps else None
+    return EditConfig(face=face, seed=args.seed, backbone=args.backbone, project=project, pti=pti,
+                      use_pti={"auto": None, "on": True, "off": False}[args.pti], drag=DragConfig(**drag), blend_mode=args.blend,
+                      detect=DetectConfig(upsample=args.upsample))
+
+
+def run(args: argparse.Namespace) -> int:
+    from pipeline.common.images import read_photo
+    from pipeline.edit.backbone import resolve_backbone
+    from pipeline.edit.edit import align_face_for, edit_face, invert_face
+    from pipeline.edit.outputs import EditOutputs, check_outputs, save_edit
+    from pipeline.edit.report import edit_report
+    from pipeline.edit.sessions import is_session, load_edit_session, save_edit_session
+    from pipeline.gan.loading import load_generator, resolve_model_arg
+
+    # 1. Inputs, checked before anything slow happens.
+    if args.face is not None and args.face < 0:
+        raise UserError(f"--face must be 0 or more, got {args.face}")
+    output = args.output or Path(f"{args.photo.stem}_edited{args.photo.suffix}")
+    outputs = EditOutputs(photo=output, side_by_side=args.side_by_side, trajectory=args.trajectory,
+                          report=args.report, jpeg_quality=args.quality)
+    points = load_edit_points(args.points)
+    mask_file = points.mask.image if points.mask is not None else None
+    check_outputs(outputs, [args.photo, args.points, mask_file, args.model])
+    if args.session is not None and args.session.exists() and not args.session.is_dir():
+        raise UserError(f"--session {args.session} is a file; give a folder")
+    config = edit_config(args, face=args.face)
+    reuse = args.session is not None and is_session(args.session)
+    if not reuse:
+        resolve_backbone(args.backbone)  # fails now, not after alignment, when no backbone is available
+    photo = read_photo(args.photo)
+    device = resolve_device(args.device)
+    model = resolve_model_arg(args.model)
+    G = load_generator(model, device=device)
+    progress = not args.quiet
+
+    # 2. Align and invert, or take both from the session.
+    if reuse:
+        log.info("reusing edit session %s (no alignment, no inversion)", args.session)
+        aligned, inversion = load_edit_session(args.session, photo.pixels, photo.path, G, device=device)
+        if args.face is not None and args.face != aligned.face_index:
+            raise UserError(f"session {args.session} holds face {aligned.face_index}, not --face {args.face}; "
+                            "use another --session folder for that face")
+        seconds = {"align": 0.0}
+    else:
+        tick = time.perf_counter()
+        aligned = align_face_for(photo.pixels, G, config=config, name=photo.name)
+        seconds = {"align": time.perf_counter() - tick}
+
+        def inversion(face):
+            inv = invert_face(face, G, config=config, device=device, progress=progress)
+            if args.session is None:
+                return inv
+            path = save_edit_session(args.session, G, face, inv, photo_path=photo.path,
+                                     settings={"edit": config.to_dict()})
+            return dataclasses.replace(inv, session=path)
+
+    # 3. Points, drag, paste back.
+    result = edit_face(photo.pixels, aligned, points, G, config=config, device=device, inversion=inversion,
+                       record_steps=args.trajectory is not None, progress=progress, seconds=seconds)
+
+    # 4. Save.
+    report = edit_report(result, G=G, info={"photo": str(args.photo), "output": str(output), "device": str(device),
+                                            "points_file": str(args.points), "points_spec": points.to_json(),
+                                            "settings": config.to_dict()})
+    save_edit(result, photo, outputs, report=report)
+    log.info("wrote %s (%s paste-back, drag %s in %d steps)", output, result.blend.mode, result.drag.status,
+             result.drag.steps)
+    if result.drag.status == STATUS_NAN:
+        print(f"error: the drag loss became NaN after {result.drag.steps} steps; the last finite result was saved "
+              f"to {output}: try a lower --lr", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,52 @@
+"""Pictures of an edit: the before/after side by side, and frames of the drag for its animation."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+
+from pipeline.drag.trajectory import HANDLE_RGB, TARGET_RGB, select_frame_steps, to_uint8
+
+from .edit import EditResult
+
+MAX_SIDE_BY_SIDE_HEIGHT = 2048  # px; taller photos are shown reduced
+
+
+def side_by_side(before: np.ndarray, result: EditResult, *, draw_points: bool = True) -> np.ndarray:
+    """[H, 2W (+gap), 3] uint8: the photo with its handles -> targets drawn, and the edited photo."""
+    height, width = before.shape[:2]
+    scale = min(1.0, MAX_SIDE_BY_SIDE_HEIGHT / height)
+    size = (max(int(round(width * scale)), 1), max(int(round(height * scale)), 1))
+    left = Image.fromarray(before).resize(size, Image.LANCZOS) if scale < 1 else Image.fromarray(before)
+    right = Image.fromarray(result.photo).resize(size, Image.LANCZOS) if scale < 1 else Image.fromarray(result.photo)
+    if draw_points:
+        _draw_arrows(left, result.points.handles_photo * scale, result.points.targets_photo * scale)
+    gap = max(4, size[0] // 100)
+    canvas = Image.new("RGB", (2 * size[0] + gap, size[1]), (255, 255, 255))
+    canvas.paste(left, (0, 0))
+    canvas.paste(right, (size[0] + gap, 0))
+    return np.asarray(canvas)
+
+
+def drag_frames(result: EditResult, *, max_frames: int = 40) -> list[tuple[int, np.ndarray]]:
+    """(step, crop [S, S, 3] uint8) for evenly spaced drag steps; needs `record_steps=True` in the edit."""
+    G = result.inversion.G
+    device = next(G.parameters()).device
+    frames = []
+    for step in select_frame_steps(result.drag.steps, max_frames):
+        ws = result.step_latents.get(step)
+        if ws is None:
+            continue
+        with torch.no_grad():
+            frames.append((step, to_uint8(G.synthesis(ws.to(device), noise_mode=result.drag.settings.noise_mode))))
+    return frames
+
+
+def _draw_arrows(image: Image.Image, handles: np.ndarray, targets: np.ndarray) -> None:
+    draw = ImageDraw.Draw(image)
+    radius = max(3.0, min(image.size) / 100)
+    width = max(1, int(round(radius / 2)))
+    for (hx, hy), (tx, ty) in zip(handles, targets):
+        draw.line([(hx, hy), (tx, ty)], fill=(255, 255, 255), width=width)
+        for (x, y), colour in (((hx, hy), HANDLE_RGB), ((tx, ty), TARGET_RGB)):
+            draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill=colour, outline=(255, 255, 255))

@@ -1,0 +1,58 @@
+"""Images as inversion sees them: [1, C, H, W] float32 in [-1, 1]; conversions, checks and PSNR."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+
+def image_to_tensor(pixels: np.ndarray, *, device: torch.device | str = "cpu") -> torch.Tensor:
+    """RGB uint8 [H, W, 3] -> [1, 3, H, W] float32 in [-1, 1]."""
+    if pixels.dtype != np.uint8 or pixels.ndim != 3 or pixels.shape[2] != 3:
+        raise ValueError(f"expected [H, W, 3] uint8 RGB, got {pixels.dtype} {pixels.shape}")
+    x = torch.from_numpy(np.array(pixels, copy=True)).permute(2, 0, 1)[None].float()
+    return (x / 127.5 - 1).to(device)
+
+
+def tensor_to_image(img: torch.Tensor) -> np.ndarray:
+    """[1, 3, H, W] about [-1, 1] -> RGB uint8 [H, W, 3] (clipped, rounded)."""
+    if img.ndim != 4 or img.shape[0] != 1 or img.shape[1] != 3:
+        raise ValueError(f"expected one RGB image [1, 3, H, W], got {list(img.shape)}")
+    x = ((img.detach()[0].float().cpu() + 1) * 127.5).round().clamp(0, 255)
+    return x.to(torch.uint8).permute(1, 2, 0).numpy().copy()
+
+
+def as_displayed(img: torch.Tensor) -> torch.Tensor:
+    """img clipped to [-1, 1] as it will be shown, with the gradient passed straight through the clip.
+
+    A plain clamp has no gradient where the generator overshoots, so a pixel at +3 whose target
+    is -1 could never be pulled back; comparing the unclipped image instead pulls correct
+    overshoots (1.4 for a white target) away from the true latent.
+    """
+    return img + (img.clamp(-1, 1) - img).detach()
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    """PSNR in dB of two images in [-1, 1] (both clipped; peak-to-peak 2, i.e. the 8-bit figure)."""
+    mse = (a.detach().clamp(-1, 1) - b.detach().clamp(-1, 1)).square().mean().item()
+    return float("inf") if mse == 0 else 10 * math.log10(4.0 / mse)
+
+
+def reconstruction_metrics(image: torch.Tensor, target: torch.Tensor, perceptual) -> dict:
+    """perceptual distance, MSE and PSNR (dB) of `image` as displayed (clipped to [-1, 1]) against `target`."""
+    shown = image.detach().clamp(-1, 1)
+    return {"perceptual": float(perceptual(shown, target).sum()), "mse": float((shown - target).square().mean()),
+            "psnr": psnr(shown, target)}
+
+
+def check_target(target: torch.Tensor, *, channels: int, resolution: int) -> None:
+    """One image [1, channels, resolution, resolution], finite, about [-1, 1]."""
+    expected = [1, channels, resolution, resolution]
+    if not isinstance(target, torch.Tensor) or list(target.shape) != expected:
+        got = list(target.shape) if isinstance(target, torch.Tensor) else type(target).__name__
+        raise ValueError(f"target must be one image {expected} in [-1, 1] for this generator, got {got}")
+    if not torch.isfinite(target).all():
+        raise ValueError("target has NaN or infinite pixels")
+    if target.abs().max() > 1.01:
+        raise ValueError(f"target must be in [-1, 1], its values reach {target.abs().max().item():.3g}")
