@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 def add_edit_arguments(p: argparse.ArgumentParser) -> None:
     """Options shared by `edit` and `batch`."""
     p.add_argument("--points", type=Path, required=True,
-                   help="points file (JSON): handles and targets in photo px, crop px or landmark anchors; see README")
+                   help="points file (JSON): handles and targets in photo px, crop px or landmark anchors "
+                        "(format: examples/README.md)")
     p.add_argument("--model", default=None, help="checkpoint file or registry name (default: the 64 px demo model)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     p.add_argument("--pti", choices=("auto", "on", "off"), default="auto",
@@ -94,8 +95,8 @@ def edit_config(args: argparse.Namespace, *, face: int | None = None) -> EditCon
     project = ProjectConfig(num_steps=args.invert_steps) if args.invert_steps else None
     pti = PTIConfig(num_steps=args.pti_steps) if args.pti_steps else None
     return EditConfig(face=face, seed=args.seed, backbone=args.backbone, project=project, pti=pti,
-                      use_pti={"auto": None, "on": True, "off": False}[args.pti], drag=DragConfig(**drag), blend_mode=args.blend,
-                      detect=DetectConfig(upsample=args.upsample))
+                      use_pti={"auto": None, "on": True, "off": False}[args.pti], drag=DragConfig(**drag),
+                      blend_mode=args.blend, detect=DetectConfig(upsample=args.upsample))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -103,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     from pipeline.edit.backbone import resolve_backbone
     from pipeline.edit.edit import align_face_for, edit_face, invert_face
     from pipeline.edit.outputs import EditOutputs, check_outputs, save_edit
-    from pipeline.edit.report import edit_report
+    from pipeline.edit.report import RERENDERED_WARNING, edit_report
     from pipeline.edit.sessions import is_session, load_edit_session, save_edit_session
     from pipeline.gan.loading import load_generator, resolve_model_arg
 
@@ -160,6 +161,9 @@ def run(args: argparse.Namespace) -> int:
     save_edit(result, photo, outputs, report=report)
     log.info("wrote %s (%s paste-back, drag %s in %d steps)", output, result.blend.mode, result.drag.status,
              result.drag.steps)
+    if result.blend.new_content > RERENDERED_WARNING:
+        log.warning("paste-back took %.0f%% of the face from the generator's render: the drag changed more than the "
+                    "points asked; try shorter offsets, --steps lower, or a mask", 100 * result.blend.new_content)
     if result.drag.status == STATUS_NAN:
         print(f"error: the drag loss became NaN after {result.drag.steps} steps; the last finite result was saved "
               f"to {output}: try a lower --lr", file=sys.stderr)

@@ -1,7 +1,7 @@
 """The batch's per-photo work: the same edit on every photo (its largest face, or every face)."""
 from __future__ import annotations
 
-import logging
+import time
 from dataclasses import dataclass
 
 import torch
@@ -15,8 +15,6 @@ from .config import EditConfig
 from .edit import align_face_for, crop_convention, edit_face
 from .points_spec import EditPoints
 from .report import edit_report, face_row
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,17 +41,20 @@ class EditWorker:
     def __call__(self, job: BatchJob) -> dict:
         r, G = self.recipe, self.G
         photo = read_photo(job.source)
+        tick = time.perf_counter()
         if r.all_faces:
             convention, template = crop_convention(G)
             faces = align_all_faces(photo.pixels, name=job.name, output_size=G.img_resolution, convention=convention,
                                     template=template, detect=r.config.detect, config=r.config.align)
         else:
             faces = [align_face_for(photo.pixels, G, config=r.config, name=job.name)]
+        align_seconds = time.perf_counter() - tick  # detection is shared: each face's row carries all of it
 
         current, rows, reports = photo.pixels, [], []
         for aligned in faces:
             try:
-                result = edit_face(current, aligned, r.points, G, config=r.config, device=self.device, progress=False)
+                result = edit_face(current, aligned, r.points, G, config=r.config, device=self.device, progress=False,
+                                   seconds={"align": align_seconds})
             except UserError as exc:  # this face cannot take the edit; the others still may
                 rows.append({"face": aligned.face_index, "status": STATUS_FAILED, "reason": str(exc)})
                 continue

@@ -117,7 +117,8 @@ def parse_edit_points(data: object, *, source: str = "points", base_dir: Path | 
         raise UserError(f'{source}: "space" is {space!r}; use "photo" (photo pixels) or "crop" (crop pixels)')
     points = data.get("points")
     if not isinstance(points, list) or not points:
-        raise UserError(f'{source}: "points" must be a non-empty list of {{"handle": ..., "target": ...}}, e.g. {EXAMPLE}')
+        raise UserError(f'{source}: "points" must be a non-empty list of {{"handle": ..., "target": ...}}, '
+                        f'e.g. {EXAMPLE}')
 
     # 2. Pairs.
     handles, targets, names = [], [], []
@@ -178,7 +179,8 @@ def _point(value: object, where: str, *, allow_relative: bool) -> PointRef:
 
 def _mask(value: object, where: str, base_dir: Path | None) -> MaskSpec:
     if not isinstance(value, dict) or not any(k in value for k in MASK_KINDS):
-        raise UserError(f'{where} must be {{"region": "mouth"}}, {{"polygon": [[x, y], ...]}} or {{"image": "mask.png"}}')
+        raise UserError(f'{where} must be {{"region": "mouth"}}, {{"polygon": [[x, y], ...]}} '
+                        'or {"image": "mask.png"}')
     kinds = [k for k in MASK_KINDS if k in value]
     if len(kinds) > 1:
         raise UserError(f"{where} gives {' and '.join(kinds)}: choose one kind of mask")

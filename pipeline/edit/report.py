@@ -11,7 +11,8 @@ FORMAT = "portrait-drag/edit-report"
 
 
 def model_record(G: LatentGenerator) -> dict:
-    info = {k: v for k, v in (G.model_info or {}).items() if k in ("name", "format", "sha256", "path", "crop_convention")}
+    keys = ("name", "format", "sha256", "path", "crop_convention")
+    info = {k: v for k, v in (G.model_info or {}).items() if k in keys}
     return {**info, "arch": G.arch, "img_resolution": G.img_resolution, "num_ws": G.num_ws}
 
 
@@ -60,12 +61,23 @@ def edit_report(result: EditResult, *, G: LatentGenerator, info: dict) -> dict:
     }
 
 
+# Above this share of the face taken from generator pixels, paste-back could not redo the edit
+# on the photo's own pixels: the drag changed far more than the points asked (seen on the demo).
+RERENDERED_WARNING = 0.5
+
+
 def face_row(result: EditResult) -> dict:
-    """One batch summary row (see summary.py) for a face edited without error."""
+    """One batch summary row (see summary.py) for a face edited without error; `reason` holds warnings."""
+    notes = []
+    if not result.drag.converged:
+        notes.append(f"drag stopped by {result.drag.status} before reaching the targets")
+    if result.blend.new_content > RERENDERED_WARNING:
+        notes.append(f"{100 * result.blend.new_content:.0f}% of the face re-rendered by the generator "
+                     "(the drag changed more than the points asked); check this photo")
     return {
         "face": result.aligned.face_index,
         "status": "done",
-        "reason": "" if result.drag.converged else f"drag stopped by {result.drag.status} before reaching the targets",
+        "reason": "; ".join(notes),
         "steps": result.drag.steps,
         "converged": result.drag.converged,
         "drag_status": result.drag.status,

@@ -87,16 +87,22 @@ def test_batch_reports_bad_photos_and_resumes(tmp_path, points_file, capsys):
     src = tmp_path / "in"
     src.mkdir()
     shutil.copy(PHOTOS / "portrait_a.jpg", src / "a.jpg")
-    Image.open(PHOTOS / "grace_hopper.jpg").resize((256, 300)).save(src / "b.png")
+    two = Image.new("RGB", (560, 300), (90, 120, 160))  # two faces side by side
+    two.paste(Image.open(PHOTOS / "grace_hopper.jpg").resize((256, 300)), (0, 0))
+    two.paste(Image.open(PHOTOS / "portrait_a.jpg").resize((280, 280)), (280, 10))
+    two.save(src / "b.png")
     good = (src / "a.jpg").read_bytes()
     (src / "corrupt.jpg").write_bytes(good[: len(good) // 3])
     (src / "text.jpg").write_text("not a photo at all\n")
     Image.open(PHOTOS / "portrait_a.jpg").crop((0, 0, 120, 120)).save(src / "noface.png")  # background only
     out = tmp_path / "out"
-    args = ["-q", "batch", str(src), "--points", str(points_file), "-o", str(out), *FAST]
+    args = ["-q", "batch", str(src), "--points", str(points_file), "-o", str(out), "--all-faces", *FAST]
     assert cli.main(args) == 1
     err = capsys.readouterr().err
-    rows = {r["photo"]: r for r in csv.DictReader((out / "summary.csv").open())}
+    table = list(csv.DictReader((out / "summary.csv").open()))
+    two_faces = [r for r in table if r["photo"] == "b.png"]
+    assert [r["face"] for r in two_faces] == ["0", "1"] and all(r["status"] == "done" for r in two_faces)
+    rows = {r["photo"]: r for r in table}
     assert set(rows) == {"a.jpg", "b.png", "corrupt.jpg", "noface.png", "text.jpg"}
     for name in ("a.jpg", "b.png"):
         assert rows[name]["status"] == "done" and int(rows[name]["steps"]) <= 15 and rows[name]["seconds_drag"]
@@ -107,7 +113,8 @@ def test_batch_reports_bad_photos_and_resumes(tmp_path, points_file, capsys):
         assert f"{name}: failed" in err
     assert "no face" in rows["noface.png"]["reason"]
 
-    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.suffix in (".jpg", ".png") or p.parent.name == "reports"}
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*")
+              if p.suffix in (".jpg", ".png") or p.parent.name == "reports"}
     assert cli.main(args) == 1  # the failures still stand ...
     assert "0 run now, 5 already finished" in capsys.readouterr().err
     assert stamps == {p: p.stat().st_mtime_ns for p in stamps}  # ... and nothing was redone
