@@ -17,7 +17,8 @@ COLUMNS = (
 
 def face_rows_from_record(record: dict) -> list[dict]:
     """Flatten a batch record ({photo, status, reason, output, faces: [...]}) into CSV rows."""
-    base = {"photo": record.get("photo", ""), "output": record.get("output", "")}
+    written = record.get("status") != "failed"  # a failed photo has no output file
+    base = {"photo": record.get("photo", ""), "output": record.get("output", "") if written else ""}
     faces = record.get("faces") or []
     if not faces:
         return [{**base, "face": "", "status": record.get("status", ""), "reason": record.get("reason", "")}]

@@ -34,7 +34,7 @@ class ProjectConfig:
     pixel_weight: float = 0.0  # weight of an extra MSE on images in [-1, 1] (0: NVIDIA's loss)
     clip_images: bool = True  # compare the generated image clipped to [-1, 1], as displayed (NVIDIA: False)
     plateau_window: int = 100  # steps per window of the plateau test; 0 disables early stopping
-    plateau_tolerance: float = 1e-3  # stop when a window's mean loss improves on the previous by less (relative)
+    plateau_tolerance: float = 1e-3  # stop when a window's mean fit loss improves on the previous by less (relative)
     backbone: str = "lpips-vgg"  # perceptual backbone, one of BACKBONES
     seed: int = 0  # seeds the w_avg samples, the noise maps' start and the noise added to w
 

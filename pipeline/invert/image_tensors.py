@@ -24,13 +24,30 @@ def tensor_to_image(img: torch.Tensor) -> np.ndarray:
 
 
 def as_displayed(img: torch.Tensor) -> torch.Tensor:
-    """img clipped to [-1, 1] as it will be shown, with the gradient passed straight through the clip.
+    """img clipped to [-1, 1] as it will be shown; the gradient may pull a clipped pixel back in, never out.
 
     A plain clamp has no gradient where the generator overshoots, so a pixel at +3 whose target
-    is -1 could never be pulled back; comparing the unclipped image instead pulls correct
-    overshoots (1.4 for a white target) away from the true latent.
+    is -1 could never be pulled back; a straight-through clip lets the loss push a pixel already
+    at +3 ever higher (its displayed value, and so the loss, do not change: w drifts away);
+    comparing the unclipped image pulls correct overshoots (1.4 for a white target) away from the
+    true latent. Hence: clip forward; backward, pass the gradient inside [-1, 1] and, outside,
+    only the part that moves the pixel towards the range.
     """
-    return img + (img.clamp(-1, 1) - img).detach()
+    return _ClipTowardsRange.apply(img)
+
+
+class _ClipTowardsRange(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, img: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(img)
+        return img.clamp(-1, 1)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        (img,) = ctx.saved_tensors
+        # A descent step moves img by -grad: above the range keep grad > 0, below keep grad < 0.
+        keep = ((img >= -1) & (img <= 1)) | ((img > 1) & (grad > 0)) | ((img < -1) & (grad < 0))
+        return grad * keep
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:

@@ -106,7 +106,7 @@ def _load_cached(name: str, device: str) -> PerceptualDistance:
         module = _random_vgg()
     info = module.info
     logger.info(
-        "perceptual backbone: %s (%s%s)", name, info.get("weights", "random weights"),
+        "perceptual backbone: %s (%s%s)", name, info.get("weights") or "random weights",
         "" if info["comparable_with_lpips"] else "; distances not comparable with published LPIPS",
     )
     return module.to(device)

@@ -11,8 +11,9 @@ NVIDIA's StyleGAN2 projector, generalised to W+ and to any LatentGenerator (REFE
    noise maps' autocorrelation penalty; Adam over w and the noise maps; noise maps renormalised after
    each step. Noise maps are found by the rule in noise.py (`*.noise_const` buffers); they
    start as seeded white noise, as NVIDIA's.
-4. Early stop when the mean loss of the last `plateau_window` steps improved on the window
-   before by less than `plateau_tolerance` (relative); a NaN/inf loss stops with an error.
+4. Early stop when the mean fit loss (perceptual + pixel, without the noise penalty) of the
+   last `plateau_window` steps improved on the window before by less than `plateau_tolerance`
+   (relative); a NaN/inf loss stops with an error.
 
 Space: 'w+' optimises one w per layer, 'w' one w repeated num_ws times; a generator with
 num_ws == 1 (the DCGAN, whose latent is z) has a single latent entry and no distinction.
@@ -52,7 +53,7 @@ class Projection:
     steps: int  # Adam steps run
     stop_reason: str  # 'max_steps' or 'plateau'
     final: dict  # perceptual, mse, psnr (dB) of `image` against the target
-    history: dict[str, list[float]] = field(repr=False)  # per step: loss, perceptual, pixel, noise_reg, lr
+    history: dict[str, list[float]] = field(repr=False)  # per step: loss, fit, perceptual, pixel, noise_reg, lr
     backbone: dict = field(repr=False)  # PerceptualDistance.info
     config: dict = field(repr=False)  # ProjectConfig.to_dict()
     seconds: float = 0.0  # wall time of the search
@@ -106,7 +107,7 @@ def project(
     with torch.no_grad():
         target_feats = perceptual.features(target) if config.perceptual_weight > 0 else None
     optimizer = torch.optim.Adam([w_opt] + maps, lr=config.initial_lr, betas=(0.9, 0.999))
-    history: dict[str, list[float]] = {k: [] for k in ("loss", "perceptual", "pixel", "noise_reg", "lr")}
+    history: dict[str, list[float]] = {k: [] for k in ("loss", "fit", "perceptual", "pixel", "noise_reg", "lr")}
     stop_reason = "max_steps"
 
     # 4. Adam steps.
@@ -128,7 +129,8 @@ def project(
         dist = zero if target_feats is None else perceptual.distance(perceptual.features(img), target_feats).sum()
         pixel = F.mse_loss(img, target) if config.pixel_weight > 0 else zero
         reg = noise_regularizer(maps) if maps else zero
-        loss = config.perceptual_weight * dist + config.pixel_weight * pixel + config.regularize_noise_weight * reg
+        fit = config.perceptual_weight * dist + config.pixel_weight * pixel
+        loss = fit + config.regularize_noise_weight * reg
         if not torch.isfinite(loss):
             raise UserError(
                 f"projection diverged: the loss is {loss.item()} at step {step} (lr {lr:.3g}); "
@@ -139,12 +141,13 @@ def project(
         optimizer.step()
         normalize_noise_(maps)
 
-        for key, value in (("loss", loss), ("perceptual", dist), ("pixel", pixel), ("noise_reg", reg)):
+        for key, value in (("loss", loss), ("fit", fit), ("perceptual", dist), ("pixel", pixel), ("noise_reg", reg)):
             history[key].append(value.detach().item())
         history["lr"].append(lr)
         if step % 10 == 0 or step == config.num_steps - 1:
             bar.set_postfix(dist=f"{history['perceptual'][-1]:.4f}", loss=f"{history['loss'][-1]:.4f}")
-        if _plateaued(history["loss"], config.plateau_window, config.plateau_tolerance):
+        # The fit alone: the noise penalty (1e5 x ~0.06 for a fresh 4x4 map) would dominate the total.
+        if _plateaued(history["fit"], config.plateau_window, config.plateau_tolerance):
             stop_reason = "plateau"
             break
     bar.close()

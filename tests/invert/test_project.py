@@ -106,3 +106,15 @@ def test_config_is_checked():
         ProjectConfig(backbone="alex")
     with pytest.raises(ValueError, match="nothing to optimise"):
         ProjectConfig(perceptual_weight=0, pixel_weight=0)
+
+
+def test_clipped_comparison_pulls_pixels_back_into_range_but_never_further_out():
+    from pipeline.invert.image_tensors import as_displayed
+
+    x = torch.tensor([0.5, 0.5, 3.0, 3.0, -3.0, -3.0], requires_grad=True)
+    upstream = torch.tensor([1.0, -1.0, 1.0, -1.0, 1.0, -1.0])  # d loss / d displayed pixel
+    (as_displayed(x) * upstream).sum().backward()
+    # Inside the range: unchanged. At +3 a descent step (x -= grad) may only lower the pixel,
+    # at -3 only raise it; a push further out (which changes nothing shown) is dropped.
+    assert x.grad.tolist() == [1.0, -1.0, 1.0, 0.0, 0.0, -1.0]
+    assert as_displayed(x).tolist() == [0.5, 0.5, 1.0, 1.0, -1.0, -1.0]
