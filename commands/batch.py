@@ -43,7 +43,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipeline.edit.backbone import resolve_backbone
+    from pipeline.invert.backbone import resolve_backbone
     from pipeline.edit.batch import check_manifest, plan_batch, run_batch
     from pipeline.edit.batch_worker import EditWorkerFactory
     from pipeline.edit.points_spec import load_edit_points

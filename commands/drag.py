@@ -2,6 +2,11 @@
 
     cli.py drag --model M --seed S --points pts.json -o out.png [--mask mask.png] [--steps N]
                 [--device D] [--report report.json] [--trajectory traj.gif]
+    cli.py drag --session SESSION --points pts.json -o out.png [...]
+
+With --session (a folder written by `cli.py invert` or `cli.py edit --session`), the session's
+tuned generator and latent are dragged instead of a seed's: no inversion runs again, and the
+points are in the session's crop pixels (crop.png).
 
 `drag_and_save` is the reusable half: it takes a loaded generator and a start latent, runs the
 drag with a progress bar and writes the image, the report and the animation. Other commands
@@ -11,8 +16,8 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -20,12 +25,13 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from pipeline.common import UserError, resolve_device, write_atomic, write_json_atomic
-from pipeline.drag import DragConfig, DragResult, DragState, drag
+from pipeline.common import UserError, check_distinct_outputs, resolve_device, write_atomic, write_json_atomic
+from pipeline.drag import DragConfig, DragResult, DragState, drag, drag_report
 from pipeline.drag.points_spec import DragPoints, load_points
 from pipeline.drag.result import STATUS_NAN
 from pipeline.drag.trajectory import select_frame_steps, to_uint8, write_trajectory_gif
 from pipeline.gan import LatentGenerator, seeded_z
+from pipeline.gan.model_record import model_record
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +41,11 @@ DEFAULT_TRUNCATION = 0.7  # as the official DragGAN start latent
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "drag", help="move handle points to target points on a generated image (DragGAN)",
-        description="Generate an image from --seed, then drag its handle points to their targets.",
+        description="Generate an image from --seed (or take an edit session's inverted photo), then drag its "
+                    "handle points to their targets.",
     )
+    p.add_argument("--session", type=Path, default=None,
+                   help="edit-session folder (cli.py invert): drag its image, points in its crop px; no inversion")
     p.add_argument("--model", default=None, help="checkpoint file or registry name (default: the demo model)")
     p.add_argument("--seed", type=int, default=0, help="seed of the start latent z (default 0)")
     p.add_argument("--truncation", type=float, default=DEFAULT_TRUNCATION, help="truncation psi of the start latent")
@@ -53,9 +62,7 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # 1. Inputs, checked before anything slow happens.
-    outputs = [Path(p) for p in (args.output, args.report, args.trajectory) if p]
-    inputs = [Path(p) for p in (args.points, args.mask, args.model) if p]
-    check_outputs_distinct(outputs, inputs)
+    check_distinct_outputs([args.output, args.report, args.trajectory], [args.points, args.mask, args.model])
     if args.steps is not None and args.steps < 0:
         raise UserError(f"--steps must be >= 0, got {args.steps}")
     if args.lr is not None and not args.lr > 0:
@@ -66,16 +73,19 @@ def run(args: argparse.Namespace) -> int:
     config = DragConfig(**overrides)
     device = resolve_device(args.device)
 
-    # 2. Model and start latent.
+    # 2. Model and start latent: a seed's, or the session's inverted photo.
     from pipeline.gan.loading import load_generator, resolve_model_arg
 
-    model = resolve_model_arg(args.model)
-    G = load_generator(model, device=device)
-    with torch.no_grad():
-        ws = G.mapping(seeded_z(args.seed, G.z_dim, device=device), truncation_psi=args.truncation)
+    if args.session is not None:
+        G, ws, info = _from_session(args, device)
+    else:
+        model = resolve_model_arg(args.model)
+        G = load_generator(model, device=device)
+        with torch.no_grad():
+            ws = G.mapping(seeded_z(args.seed, G.z_dim, device=device), truncation_psi=args.truncation)
+        info = {"model": model_record(G), "seed": args.seed, "truncation": args.truncation}
 
     # 3. Drag and save.
-    info = {"model": _model_info(G, model), "seed": args.seed, "truncation": args.truncation}
     result = drag_and_save(
         G, ws, points, mask=mask, config=config, device=device, output=args.output,
         report=args.report, trajectory=args.trajectory, report_info=info, progress=not args.quiet,
@@ -143,26 +153,7 @@ def drag_and_save(
 
 
 def build_report(result: DragResult, *, device: torch.device, info: dict) -> dict:
-    start = result.trajectory[0]
-    per_point = [
-        {"handle_start": list(h0), "handle_final": list(h1), "target": list(t), "distance": d}
-        for h0, h1, t, d in zip(start, result.handles, result.targets, result.distances)
-    ]
-    mean_step = result.mean_seconds_per_step
-    return {
-        **info,
-        "device": str(device),
-        "settings": result.settings.to_dict(),
-        "points": per_point,
-        "steps": result.steps,
-        "converged": result.converged,
-        "status": result.status,
-        "seconds_total": result.seconds_total,
-        "seconds_per_step": mean_step,
-        "steps_per_second": (1.0 / mean_step) if mean_step > 0 else None,
-        "step_seconds": result.seconds_per_step,
-        "trajectory": [[list(p) for p in step] for step in result.trajectory],
-    }
+    return {**info, "device": str(device), **drag_report(result)}
 
 
 def load_mask(path: str | Path) -> np.ndarray:
@@ -180,21 +171,22 @@ def load_mask(path: str | Path) -> np.ndarray:
     raise UserError(f"mask {path} is not binary (it has grey values): use only black (keep) and white (may change)")
 
 
-def check_outputs_distinct(outputs: list[Path], inputs: list[Path]) -> None:
-    resolved_in = {os.path.realpath(p) for p in inputs}
-    seen: set[str] = set()
-    for out in outputs:
-        real = os.path.realpath(out)
-        if real in resolved_in:
-            raise UserError(f"output {out} is also an input: choose another output path")
-        if real in seen:
-            raise UserError(f"output {out} is given twice: use a different path for each output")
-        seen.add(real)
+def _from_session(args: argparse.Namespace, device: torch.device) -> tuple[LatentGenerator, torch.Tensor, dict]:
+    """The session's tuned generator and latent [1, num_ws, w_dim], and what the report says of them."""
+    from pipeline.gan.loading import load_generator
+    from pipeline.invert import load_session, session_model_ref
 
+    started = time.perf_counter()
+    if not (args.session / "session.json").is_file():
+        raise UserError(f"{args.session} is not an edit session (no session.json): make one with cli.py invert")
+    base = load_generator(args.model or session_model_ref(args.session), device=device)
+    session = load_session(args.session, G=base, device=device)  # refuses another model or changed files
+    G = session.generator()
+    results = session.record.get("results") or {}
+    seconds = {stage: (results.get(stage) or {}).get("seconds", 0.0) for stage in ("projection", "pti")}
+    info = {"model": model_record(base), "session": str(args.session), "photo": session.photo,
+            "session_load_seconds": time.perf_counter() - started, "inversion_seconds": seconds}
+    log.info("dragging session %s (%s; the inversion took %.1f s and is not run again)", args.session,
+             "tuned" if results.get("pti") else "projection only", sum(seconds.values()))
+    return G, session.ws.to(device), info
 
-def _model_info(G: LatentGenerator, model: object) -> dict:
-    info = {k: v for k, v in (G.model_info or {}).items() if k in ("name", "format", "sha256", "path")}
-    info.setdefault("name", str(model))
-    info["arch"] = G.arch
-    info["img_resolution"] = G.img_resolution
-    return info

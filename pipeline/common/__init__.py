@@ -1,6 +1,7 @@
 """Small utilities every stage may use: errors, atomic writes, device resolution."""
 from .atomic import atomic_path, write_atomic, write_bytes_atomic, write_json_atomic
 from .errors import UserError
+from .outputs import check_distinct_outputs
 
 
 def resolve_device(name: str | None = "auto"):
@@ -10,4 +11,7 @@ def resolve_device(name: str | None = "auto"):
     return _resolve(name)
 
 
-__all__ = ["UserError", "atomic_path", "resolve_device", "write_atomic", "write_bytes_atomic", "write_json_atomic"]
+__all__ = [
+    "UserError", "atomic_path", "check_distinct_outputs", "resolve_device", "write_atomic", "write_bytes_atomic",
+    "write_json_atomic",
+]

@@ -6,9 +6,10 @@ Knows nothing of photos: it uses only the LatentGenerator interface.
 """
 from .config import DragConfig, DragSettings, choose_feature_block, resolve_settings
 from .engine import drag
+from .report import drag_report
 from .result import DragResult, DragState, StopDrag
 
 __all__ = [
     "DragConfig", "DragResult", "DragSettings", "DragState", "StopDrag", "choose_feature_block", "drag",
-    "resolve_settings",
+    "drag_report", "resolve_settings",
 ]

@@ -10,7 +10,7 @@ from pipeline.drag import DragConfig
 from pipeline.gan.interface import LatentGenerator
 from pipeline.invert.config import ProjectConfig, PTIConfig
 
-from .backbone import CHOICES, resolve_backbone
+from pipeline.invert.backbone import CHOICES, resolve_backbone
 
 # Generators below this size are toys (the 64 px demo): fewer inversion steps fit them as well
 # as the published step counts fit FFHQ models, and keep the CPU demo at about a minute.

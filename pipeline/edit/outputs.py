@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.common import UserError, write_json_atomic
+from pipeline.common import UserError, check_distinct_outputs, write_json_atomic
 from pipeline.common.images import Photo, save_image, save_photo
 from pipeline.drag.trajectory import write_trajectory_gif
 
@@ -30,15 +30,7 @@ class EditOutputs:
 
 def check_outputs(outputs: EditOutputs, inputs: list[str | os.PathLike | None]) -> None:
     """Before any work: outputs distinct from each other and from every input."""
-    real_inputs = {os.path.realpath(p) for p in inputs if p is not None}
-    seen: set[str] = set()
-    for path in outputs.paths():
-        real = os.path.realpath(path)
-        if real in real_inputs:
-            raise UserError(f"output {path} is also an input: choose another output path")
-        if real in seen:
-            raise UserError(f"output {path} is given twice: use a different path for each output")
-        seen.add(real)
+    check_distinct_outputs(outputs.paths(), inputs)
     if outputs.trajectory is not None and outputs.trajectory.suffix.lower() != ".gif":
         raise UserError(f"{outputs.trajectory}: the drag animation is a GIF; give a .gif path")
     if outputs.report is not None and outputs.report.suffix.lower() != ".json":

@@ -2,39 +2,13 @@
 from __future__ import annotations
 
 from pipeline.align import aligned_to_json
-from pipeline.drag import DragResult
+from pipeline.drag import drag_report
 from pipeline.gan.interface import LatentGenerator
+from pipeline.gan.model_record import model_record
 
 from .edit import STAGES, EditResult
 
 FORMAT = "portrait-drag/edit-report"
-
-
-def model_record(G: LatentGenerator) -> dict:
-    keys = ("name", "format", "sha256", "path", "crop_convention")
-    info = {k: v for k, v in (G.model_info or {}).items() if k in keys}
-    return {**info, "arch": G.arch, "img_resolution": G.img_resolution, "num_ws": G.num_ws}
-
-
-def drag_report(result: DragResult) -> dict:
-    """The drag's settings, per-point start/final/target/distance (crop px), steps and timings."""
-    per_point = [
-        {"handle_start": list(h0), "handle_final": list(h1), "target": list(t), "distance": d}
-        for h0, h1, t, d in zip(result.trajectory[0], result.handles, result.targets, result.distances)
-    ]
-    mean_step = result.mean_seconds_per_step
-    return {
-        "settings": result.settings.to_dict(),
-        "points": per_point,
-        "steps": result.steps,
-        "converged": result.converged,
-        "status": result.status,
-        "seconds_total": result.seconds_total,
-        "seconds_per_step": mean_step,
-        "steps_per_second": (1.0 / mean_step) if mean_step > 0 else None,
-        "step_seconds": result.seconds_per_step,
-        "trajectory": [[list(p) for p in step] for step in result.trajectory],
-    }
 
 
 def edit_report(result: EditResult, *, G: LatentGenerator, info: dict) -> dict:

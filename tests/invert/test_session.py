@@ -93,7 +93,7 @@ def test_cli_invert_writes_a_session_that_loads(G, tmp_path):
     model = save_generator(G, tmp_path / "tiny.safetensors", metadata={"name": "tiny"})
     out = tmp_path / "session"
     code = cli.main(["-q", "invert", str(PHOTO), "-o", str(out), "--model", str(model), "--steps", "3",
-                     "--pti-steps", "2", "--backbone", "random-vgg", "--device", "cpu"])
+                     "--pti-steps", "2", "--device", "cpu"])
     assert code == 0
     record = json.loads((out / "session.json").read_text())
     assert record["photo"]["path"] == str(PHOTO.resolve()) and len(record["photo"]["sha256"]) == 64
@@ -101,6 +101,24 @@ def test_cli_invert_writes_a_session_that_loads(G, tmp_path):
     assert record["model"]["name"] == "tiny"
     session = load_session(out, G=load_generator(model, device=CPU), device=CPU)
     assert session.crop.shape == (32, 32, 3)
+    # `cli.py drag --session` drags the session's image without inverting again (model from the record).
+    pts = tmp_path / "pts.json"
+    pts.write_text(json.dumps({"points": [{"handle": [12, 14], "target": [14, 15]}]}))
+    dragged, report = tmp_path / "dragged.png", tmp_path / "drag.json"
+    code = cli.main(["-q", "drag", "--session", str(out), "--points", str(pts), "-o", str(dragged), "--steps", "3",
+                     "--device", "cpu", "--report", str(report)])
+    assert code == 0
+    from PIL import Image
+
+    assert Image.open(dragged).size == (32, 32)
+    rep = json.loads(report.read_text())
+    assert rep["session"] == str(out) and rep["model"]["name"] == "tiny" and "seed" not in rep
+    assert rep["inversion_seconds"]["projection"] > 0 and rep["points"][0]["handle_start"] == [12.0, 14.0]
+    # A session whose files were changed afterwards is refused in one line.
+    (out / "latent.safetensors").write_bytes((out / "latent.safetensors").read_bytes()[:-4] + b"\0\0\0\0")
+    code = cli.main(["-q", "drag", "--session", str(out), "--points", str(pts), "-o", str(tmp_path / "d2.png"),
+                     "--device", "cpu"])
+    assert code == 2 and not (tmp_path / "d2.png").exists()
     # A missing backbone is one line and exit code 2, before any work.
     code = cli.main(["-q", "invert", str(PHOTO), "-o", str(tmp_path / "x"), "--model", str(model),
                      "--backbone", "lpips-vgg"]) if not _has_torchvision_vgg() else 2
@@ -118,5 +136,5 @@ def test_cli_refuses_a_file_as_the_session_folder_before_any_work(tmp_path):
 
     target = tmp_path / "photo_copy.jpg"
     target.write_bytes(PHOTO.read_bytes())
-    assert cli.main(["-q", "invert", str(target), "-o", str(target), "--backbone", "random-vgg"]) == 2
+    assert cli.main(["-q", "invert", str(target), "-o", str(target)]) == 2
     assert target.read_bytes() == PHOTO.read_bytes()

@@ -1,4 +1,4 @@
-"""Which perceptual backbone an edit uses when the user says 'auto' (the default).
+"""Which perceptual backbone an inversion uses when the user says 'auto' (the default).
 
 LPIPS-VGG when torchvision's ImageNet VGG16 weights are already on this machine (published
 distances, the projector's reference loss); otherwise the offline hed-vgg16 backbone, so that
@@ -10,9 +10,9 @@ import functools
 import logging
 
 from pipeline.common import UserError
-from pipeline.invert.config import BACKBONES
-from pipeline.invert.hed_vgg import hed_weights_path
-from pipeline.invert.perceptual import VGG16_URL, torchvision_vgg16_path
+from .config import BACKBONES
+from .hed_vgg import hed_weights_path
+from .perceptual import VGG16_URL, torchvision_vgg16_path
 
 logger = logging.getLogger(__name__)
 
