@@ -8,12 +8,11 @@ space, landmark anchors) are never silently dropped by an older reader.
 """
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..common import UserError
+from ..common.json_values import number_pair, read_json_file
 
 TOP_KEYS = ("points",)
 POINT_KEYS = ("handle", "target")
@@ -49,33 +48,10 @@ def parse_points(data: object, *, source: str = "points") -> DragPoints:
         if unknown or missing:
             what = f"unknown key(s) {unknown}" if unknown else f"missing {missing}"
             raise UserError(f"{source}: points[{i}] has {what}; each point needs exactly {list(POINT_KEYS)}")
-        handles.append(_xy(entry["handle"], f"{source}: points[{i}].handle"))
-        targets.append(_xy(entry["target"], f"{source}: points[{i}].target"))
+        handles.append(number_pair(entry["handle"], f"{source}: points[{i}].handle"))
+        targets.append(number_pair(entry["target"], f"{source}: points[{i}].target"))
     return DragPoints(handles=handles, targets=targets)
 
 
 def load_points(path: str | Path) -> DragPoints:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UserError(f"cannot read points file {path}: {exc.strerror or exc}") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UserError(f"points file {path} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
-    return parse_points(data, source=str(path))
-
-
-def _xy(value: object, where: str) -> tuple[float, float]:
-    if not isinstance(value, list) or len(value) != 2:
-        raise UserError(f"{where} must be a list [x, y] of two numbers, got {value!r}")
-    out = []
-    for v in value:
-        # bool is an int subclass; true/false is never a coordinate.
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise UserError(f"{where} must be a list [x, y] of two numbers, got {value!r}")
-        if not math.isfinite(v):
-            raise UserError(f"{where} is {value!r}: coordinates must be finite numbers (no NaN/inf)")
-        out.append(float(v))
-    return out[0], out[1]
+    return parse_points(read_json_file(path), source=str(path))

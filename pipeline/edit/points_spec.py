@@ -27,12 +27,12 @@ Unknown keys are errors, so a typo never silently changes an edit.
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.common import UserError
+from pipeline.common.json_values import number_pair, read_json_file
 
 from .landmark_names import landmark_indices, region_indices
 
@@ -147,26 +147,19 @@ def parse_edit_points(data: object, *, source: str = "points", base_dir: Path | 
 def load_edit_points(path: str | Path) -> EditPoints:
     """Read and validate a points file; a mask image path is taken relative to the file's folder."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UserError(f"cannot read points file {path}: {exc.strerror or exc}") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UserError(f"points file {path} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    data = read_json_file(path)
     return parse_edit_points(data, source=path.name, base_dir=path.parent)
 
 
 def _point(value: object, where: str, *, allow_relative: bool) -> PointRef:
     if isinstance(value, list):
-        return PointRef(label=_label(where), xy=_pair(value, where, "[x, y]"))
+        return PointRef(label=_label(where), xy=number_pair(value, where, "[x, y]"))
     if not isinstance(value, dict):
         raise UserError(f'{where} must be [x, y] or {{"landmark": "mouth_left", "offset": [dx, dy]}}, got {value!r}')
     unknown = sorted(set(value) - set(ANCHOR_KEYS))
     if unknown:
         raise UserError(f"{where} has unknown key(s) {unknown}; an anchored point has 'landmark' and 'offset'")
-    offset = _pair(value["offset"], f"{where}.offset", "[dx, dy]") if "offset" in value else (0.0, 0.0)
+    offset = number_pair(value["offset"], f"{where}.offset", "[dx, dy]") if "offset" in value else (0.0, 0.0)
     if "landmark" not in value:
         if not allow_relative:
             raise UserError(f'{where} needs a "landmark" (only a target may be a bare offset from its handle)')
@@ -213,19 +206,6 @@ def _mask(value: object, where: str, base_dir: Path | None) -> MaskSpec:
     if not path.is_absolute() and base_dir is not None:
         path = base_dir / path
     return MaskSpec(kind="image", image=path)
-
-
-def _pair(value: object, where: str, form: str) -> tuple[float, float]:
-    if not isinstance(value, list) or len(value) != 2:
-        raise UserError(f"{where} must be a list {form} of two numbers, got {value!r}")
-    out = []
-    for v in value:
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise UserError(f"{where} must be a list {form} of two numbers, got {value!r}")
-        if not math.isfinite(v):
-            raise UserError(f"{where} is {value!r}: use finite numbers (no NaN/inf)")
-        out.append(float(v))
-    return out[0], out[1]
 
 
 def _label(where: str) -> str:

@@ -31,10 +31,10 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from pipeline.common import UserError
 from pipeline.gan.interface import LatentGenerator
 
 from .config import ProjectConfig
+from .descent import checked_step
 from .image_tensors import as_displayed, check_target, reconstruction_metrics
 from .noise import noise_buffers, noise_regularizer, normalize_noise_, with_noise
 from .perceptual import PerceptualDistance, load_perceptual
@@ -131,14 +131,8 @@ def project(
         reg = noise_regularizer(maps) if maps else zero
         fit = config.perceptual_weight * dist + config.pixel_weight * pixel
         loss = fit + config.regularize_noise_weight * reg
-        if not torch.isfinite(loss):
-            raise UserError(
-                f"projection diverged: the loss is {loss.item()} at step {step} (lr {lr:.3g}); "
-                "lower the learning rate or check the generator's weights"
-            )
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        checked_step(optimizer, loss, stage="projection", step=step, lr=lr,
+                     fix="lower the learning rate or check the generator's weights")
         normalize_noise_(maps)
 
         for key, value in (("loss", loss), ("fit", fit), ("perceptual", dist), ("pixel", pixel), ("noise_reg", reg)):

@@ -26,10 +26,10 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from pipeline.common import UserError
 from pipeline.gan.interface import LatentGenerator
 
 from .config import PTIConfig
+from .descent import checked_step
 from .image_tensors import as_displayed, check_target, reconstruction_metrics
 from .noise import write_noise
 from .perceptual import PerceptualDistance, load_perceptual
@@ -122,14 +122,7 @@ def pivotal_tune(
         if original is not None:
             locality = _locality(tuned, original, ws, config, perceptual, gen)
         loss = loss + config.locality_weight * locality
-        if not torch.isfinite(loss):
-            raise UserError(
-                f"pivotal tuning diverged: the loss is {loss.item()} at step {step} (lr {config.lr:.3g}); "
-                "lower the PTI learning rate"
-            )
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        checked_step(optimizer, loss, stage="pivotal tuning", step=step, lr=config.lr, fix="lower the PTI learning rate")
         adam_steps += 1
         history["loss"].append(loss.item())
         history["locality"].append(locality.item())
