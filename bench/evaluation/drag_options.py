@@ -14,6 +14,7 @@ import torch
 
 from pipeline.drag import DragConfig, drag
 from pipeline.drag.config import TRACKING_NORMS
+from pipeline.drag.latent_prior import is_gaussian_latent
 from pipeline.gan import LatentGenerator, seeded_z
 
 ALL_WS = "all"
@@ -82,7 +83,8 @@ def ablation_variants(G: LatentGenerator, base: DragConfig = DragConfig()) -> li
 
     Feature blocks: the default block and its lower- and higher-resolution neighbours below the
     output. r1: twice the radius the default resolves to on this model. ws: the first 6 against
-    all (the same thing for a generator with a single latent entry).
+    all (the same thing for a generator with a single latent entry). Gaussian-latent generators
+    (the demo DCGAN) also get the drag without its latent prior (pipeline/drag/latent_prior.py).
     """
     from pipeline.drag import choose_feature_block
 
@@ -99,6 +101,9 @@ def ablation_variants(G: LatentGenerator, base: DragConfig = DragConfig()) -> li
     r1_px = 2 * max(base.r1_at_512 * G.img_resolution / 512, base.min_r1)
     variants.append(DragVariant(name=f"r1 x2 ({r1_px:g} px)", overrides={"r1_at_512": r1_px * 512 / G.img_resolution}))
     variants.append(DragVariant(name="all ws", overrides={"num_optimized_ws": ALL_WS}))
+    if is_gaussian_latent(G):
+        # The shell and the trust region are one switch: the latent prior of Gaussian-z models.
+        variants.append(DragVariant(name="no latent prior", overrides={"latent_shell": False, "max_latent_change": 0.0}))
     return variants
 
 

@@ -33,7 +33,9 @@ def settings_line(settings: dict) -> str:
     return (f"drag: block {settings['feature_block']} ({settings['feature_resolution']} px), r1 {settings['r1']:g} px, "
             f"r2 {settings['r2']:g} px, stop {settings['stop_distance']:g} px, lr {settings['lr']:g}, "
             f"norm {settings['tracking_norm']}, ws optimised {settings['num_optimized_ws']}, "
-            f"max steps {settings['max_steps']}")
+            f"max steps {settings['max_steps']}"
+            + (f", latent prior: shell {settings['latent_shell']}, max change {settings['max_latent_change']:g}"
+               if settings.get("latent_shell") or settings.get("max_latent_change") else ""))
 
 
 def run_stem(kind: str, model: str, **parts: object) -> str:

@@ -4,7 +4,8 @@ Per step, as REFERENCE.md section 2 and the official code: one feature forward w
 W+, tracking of every handle on those features (not at step 0), the stop test, motion
 supervision for the handles still farther than the stop distance, plus lambda * the
 fixed-region term when a mask is given, then one Adam step on the first `num_optimized_ws`
-entries of W+ only.
+entries of W+ only; for Gaussian-latent generators (the demo DCGAN) the optimised latent is
+then put back on the shell of its start norm and within a cap around its start (latent_prior.py).
 
 Deliberate deviations from the official numerics. Their measured effect, all together
 (bench/drag_reference.py: the same 20 drags of 4-8 px on the demo model, same settings, lr 3e-2):
@@ -43,6 +44,7 @@ from ..common import UserError
 from ..gan.interface import LatentGenerator
 from .config import DragConfig, DragSettings, resolve_settings
 from .inputs import check_mask, check_points, check_reach
+from .latent_prior import project_latent
 from .motion_supervision import fixed_region_loss, fixed_region_weight, motion_loss
 from .result import (
     STATUS_CONVERGED, STATUS_MAX_STEPS, STATUS_NAN, STATUS_STOPPED, DragResult, DragState, Point, StopDrag,
@@ -108,6 +110,7 @@ def _run(
     ws_free = ws[:, :k].clone().requires_grad_(True)  # [1, k, w_dim]
     ws_fixed = ws[:, k:].clone()  # [1, num_ws - k, w_dim]
     optimizer = torch.optim.Adam([ws_free], lr=s.lr)
+    ws_start = ws_free.detach().clone()  # [1, k, w_dim], for the latent prior
     handles = torch.as_tensor(handles_np, dtype=torch.float32, device=device)  # [N, 2] (x, y)
     targets = torch.as_tensor(targets_np, dtype=torch.float32, device=device)
     target_list = [(float(x), float(y)) for x, y in targets_np]
@@ -183,6 +186,8 @@ def _run(
         ws_free.grad = grad
         optimizer.step()
         ws_free.grad = None
+        if s.latent_shell or s.max_latent_change > 0:
+            project_latent(ws_free, ws_start, shell=s.latent_shell, max_change=s.max_latent_change)
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         seconds.append(elapsed + time.perf_counter() - t1)

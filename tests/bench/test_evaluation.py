@@ -17,7 +17,7 @@ from bench.evaluation.latents import perturb_ws
 from bench.evaluation.paired_protocol import PairedProtocol, image_mse, run_paired_edits
 from bench.evaluation.paired_protocol import summarize as summarize_paired
 from bench.evaluation.tables import ablation_table, format_table, landmark_details, landmark_table, paired_table, verdict_lines
-from pipeline.drag import DragConfig
+from pipeline.drag import DragConfig, resolve_settings
 from pipeline.gan import build_generator
 from pipeline.gan.stylegan2 import StyleGAN2Config
 
@@ -172,6 +172,16 @@ def test_ablation_variants_change_one_thing_each(tiny_G):
         assert len(v.overrides) == 1 and c != base, v.name
     assert any(v.overrides.get("num_optimized_ws") == ALL_WS for v in variants)
     assert any(v.overrides.get("tracking_norm") == "l1" for v in variants)
+    assert not any(v.name == "no latent prior" for v in variants)  # StyleGAN2: W+ as DragGAN's
+
+
+def test_gaussian_latent_model_gets_the_no_prior_variant():
+    torch.manual_seed(0)
+    G = build_generator("dcgan", {"z_dim": 16, "ngf": 8})
+    (variant,) = [v for v in ablation_variants(G) if v.name == "no latent prior"]
+    settings = resolve_settings(build_config(G, variant), G, 1)
+    assert not settings.latent_shell and settings.max_latent_change == 0
+    assert resolve_settings(DragConfig(), G, 1).latent_shell
 
 
 # --- summaries and tables ---
