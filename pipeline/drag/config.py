@@ -24,20 +24,21 @@ the result (bench/landmark_drag.py) the tracker is off by about 2 px on this mod
 drag steps 5-60: 2.5 px with 5 points, more than the 2.9 px the landmarks have to move).
 
 Latent prior (`latent_shell`, `max_latent_change`; latent_prior.py), on by default only for
-Gaussian-latent generators (ws is z: the demo DCGAN). bench/landmark_drag.py --pairs 20 on the
-demo model, MD / no-edit MD for 1 / 5 / 68 points and faces lost over all 60 edits:
-- no prior (previous session): 0.60 / 0.72 / 0.75, 38 % lost (|z| 7 -> 9-10 after 300 steps);
-- shell, cap 0.4 x |z_start|:  0.68 / 0.74 / 0.63, 17 % lost, identity change A->result 0.41 /
-  0.60 / 0.56  <- default (paired reconstruction MSE x1e2 1.36, no edit 0.79, no prior 2.32);
-- shell, cap 0.3 x |z_start|:  0.66 / 0.79 / 0.61, 13 % lost;
-- shell, cap 0.2 x |z_start|:  0.59 / 0.77 / 0.67, 10 % lost, identity 0.36 / 0.46 / 0.45
-  (paired MSE 1.05).
-The MD ratios do not move with the cap (20-pair noise); faces lost and identity change do. The
-default stays at 0.4 because the cap also bounds how far a handle can go: a 7 px drag on the
-demo model (tests/drag) needs |z - z_start| = 0.4 |z_start| (0.67 without the prior, 45 steps
-against 24); at 0.3 it stops 4.1 px short, at 0.2 it does not move. Issue 8's MD targets
-(0.35 / 0.45 / 0.55) are out of reach of every variant tried: the tracker, not the prior, is
-what fails on this model.
+Gaussian-latent generators (ws is z: the demo DCGAN). On the demo model, bench/landmark_drag.py
+--pairs 20 (MD / no-edit MD for 1 / 5 / 68 points; faces lost over all 60 edits) against
+bench/demo_drag_rate.py (50 drags of 4-8 px the tracker calls reached; issue 4 wants >= 80 %):
+- no prior:                 0.60 / 0.72 / 0.75, 38 % lost (|z| 7 -> 9-10), 50/50 reached;
+- shell only:               0.69 / 0.86 / 0.74, 33 % lost, 50/50 reached;
+- shell, cap 0.6 x |z_start|: 0.59 / 0.89 / 0.72, 28 % lost, 43/50 reached;
+- shell, cap 0.5 x |z_start|: 0.61 / 0.84 / 0.65, 23 % lost, 41/50 reached  <- default;
+- shell, cap 0.4 x |z_start|: 0.68 / 0.74 / 0.63, 17 % lost, 38/50 reached (identity change
+  A->result 0.41 / 0.60 / 0.56; paired reconstruction MSE x1e2 1.36, no edit 0.79, no prior 2.32);
+- shell, cap 0.3: 0.66 / 0.79 / 0.61, 13 % lost; cap 0.2: 0.59 / 0.77 / 0.67, 10 % lost (paired
+  MSE 1.05), but a drag of more than about 4 px no longer moves.
+The MD ratios do not move with the cap (20-pair noise); faces lost and how far a handle can go
+do: the cap bounds the edit. 0.5 is the tightest cap that keeps issue 4's short-drag rate.
+Issue 8's MD targets (0.35 / 0.45 / 0.55) are out of reach of every variant tried: the tracker,
+not the prior, is what fails on this model.
 Tried on 8 pairs and dropped (no gain in MD ratio or faces lost): lr 1e-2 and 3e-3; a penalty
 on |z - z_start|^2; plain and normalised gradient descent instead of Adam; tracking on l4, on
 l2+l3+l4 or l3+l4 concatenated, or on RGB patches; supervision on l2; r2 floor 2 px; r1 floor
@@ -58,7 +59,7 @@ OFFICIAL_FEATURE_RESOLUTION = 128
 # Paper: stop distance 1 px for up to 5 points, 2 px for more.
 MANY_POINTS = 5
 # Trust region of Gaussian-latent generators, fraction of |z_start| (module docstring).
-GAUSSIAN_MAX_LATENT_CHANGE = 0.4
+GAUSSIAN_MAX_LATENT_CHANGE = 0.5
 
 
 @dataclass(frozen=True, kw_only=True)
