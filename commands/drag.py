@@ -26,7 +26,8 @@ from PIL import Image
 from tqdm import tqdm
 
 from pipeline.common import UserError, check_distinct_outputs, resolve_device, write_atomic, write_json_atomic
-from pipeline.drag import DragConfig, DragResult, DragState, drag, drag_report
+from pipeline.drag import DragConfig, DragResult, DragState, drag, drag_report, is_gaussian_latent
+from pipeline.drag.config import LATENT_PRIOR
 from pipeline.drag.points_spec import DragPoints, load_points
 from pipeline.drag.result import STATUS_NAN
 from pipeline.drag.trajectory import select_frame_steps, to_uint8, write_trajectory_gif
@@ -54,6 +55,9 @@ def register(subparsers) -> None:
     p.add_argument("--mask", help="binary image of the image's size: white = may change, black = keep")
     p.add_argument("--steps", type=int, help=f"cap on optimisation steps (default {DragConfig().max_steps})")
     p.add_argument("--lr", type=float, help="Adam learning rate (default: the model's drag lr)")
+    p.add_argument("--latent-prior", action="store_true",
+                   help="keep z on its start norm and near its start (Gaussian-latent models such as the demo; "
+                        "fewer faces lost on long drags, shorter reach)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--report", help="write settings, per-point distances and timings as JSON here")
     p.add_argument("--trajectory", help="write an animation (GIF) of the handles' paths here")
@@ -70,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
     points = load_points(args.points)
     mask = load_mask(args.mask) if args.mask else None
     overrides = {k: v for k, v in (("max_steps", args.steps), ("lr", args.lr)) if v is not None}
+    if args.latent_prior:
+        overrides.update(LATENT_PRIOR)
     config = DragConfig(**overrides)
     device = resolve_device(args.device)
 
@@ -84,6 +90,9 @@ def run(args: argparse.Namespace) -> int:
         with torch.no_grad():
             ws = G.mapping(seeded_z(args.seed, G.z_dim, device=device), truncation_psi=args.truncation)
         info = {"model": model_record(G), "seed": args.seed, "truncation": args.truncation}
+    if args.latent_prior and not is_gaussian_latent(G):
+        raise UserError(f"--latent-prior is for models whose latent is a Gaussian z (such as the demo model); "
+                        f"{G.model_info.get('name', 'this model')} is dragged in W+: drop --latent-prior")
 
     # 3. Drag and save.
     result = drag_and_save(

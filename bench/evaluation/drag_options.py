@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import torch
 
 from pipeline.drag import DragConfig, drag
-from pipeline.drag.config import TRACKING_NORMS
+from pipeline.drag.config import LATENT_PRIOR, TRACKING_NORMS
 from pipeline.drag.latent_prior import is_gaussian_latent
 from pipeline.gan import LatentGenerator, seeded_z
 
@@ -84,7 +84,7 @@ def ablation_variants(G: LatentGenerator, base: DragConfig = DragConfig()) -> li
     Feature blocks: the default block and its lower- and higher-resolution neighbours below the
     output. r1: twice the radius the default resolves to on this model. ws: the first 6 against
     all (the same thing for a generator with a single latent entry). Gaussian-latent generators
-    (the demo DCGAN) also get the drag without its latent prior (pipeline/drag/latent_prior.py).
+    (the demo DCGAN) also get the drag with the latent prior (pipeline/drag/latent_prior.py).
     """
     from pipeline.drag import choose_feature_block
 
@@ -103,7 +103,7 @@ def ablation_variants(G: LatentGenerator, base: DragConfig = DragConfig()) -> li
     variants.append(DragVariant(name="all ws", overrides={"num_optimized_ws": ALL_WS}))
     if is_gaussian_latent(G):
         # The shell and the trust region are one switch: the latent prior of Gaussian-z models.
-        variants.append(DragVariant(name="no latent prior", overrides={"latent_shell": False, "max_latent_change": 0.0}))
+        variants.append(DragVariant(name="latent prior", overrides=dict(LATENT_PRIOR)))
     return variants
 
 

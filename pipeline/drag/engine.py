@@ -4,8 +4,8 @@ Per step, as REFERENCE.md section 2 and the official code: one feature forward w
 W+, tracking of every handle on those features (not at step 0), the stop test, motion
 supervision for the handles still farther than the stop distance, plus lambda * the
 fixed-region term when a mask is given, then one Adam step on the first `num_optimized_ws`
-entries of W+ only; for Gaussian-latent generators (the demo DCGAN) the optimised latent is
-then put back on the shell of its start norm and within a cap around its start (latent_prior.py).
+entries of W+ only; with the optional latent prior (config.py) the optimised latent is then put
+back on the shell of its start norm and within a cap around its start (latent_prior.py).
 
 Deliberate deviations from the official numerics. Their measured effect, all together
 (bench/drag_reference.py: the same 20 drags of 4-8 px on the demo model, same settings, lr 3e-2):

@@ -172,16 +172,16 @@ def test_ablation_variants_change_one_thing_each(tiny_G):
         assert len(v.overrides) == 1 and c != base, v.name
     assert any(v.overrides.get("num_optimized_ws") == ALL_WS for v in variants)
     assert any(v.overrides.get("tracking_norm") == "l1" for v in variants)
-    assert not any(v.name == "no latent prior" for v in variants)  # StyleGAN2: W+ as DragGAN's
+    assert not any(v.name == "latent prior" for v in variants)  # StyleGAN2: W+ as DragGAN's
 
 
-def test_gaussian_latent_model_gets_the_no_prior_variant():
+def test_gaussian_latent_model_gets_the_prior_variant():
     torch.manual_seed(0)
     G = build_generator("dcgan", {"z_dim": 16, "ngf": 8})
-    (variant,) = [v for v in ablation_variants(G) if v.name == "no latent prior"]
+    (variant,) = [v for v in ablation_variants(G) if v.name == "latent prior"]
     settings = resolve_settings(build_config(G, variant), G, 1)
-    assert not settings.latent_shell and settings.max_latent_change == 0
-    assert resolve_settings(DragConfig(), G, 1).latent_shell
+    assert settings.latent_shell and settings.max_latent_change > 0
+    assert not resolve_settings(DragConfig(), G, 1).latent_shell
 
 
 # --- summaries and tables ---

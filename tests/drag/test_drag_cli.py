@@ -58,6 +58,7 @@ def test_bad_inputs_fail_in_one_line(stylegan2_fixtures, tmp_path, capsys):
         (["--points", good, "--mask", grey], "not binary"),
         (["--points", good, "--mask", small], "mask is 32x32"),
         (["--points", good, "--steps", -1], "--steps"),
+        (["--points", good, "--latent-prior"], "drop --latent-prior"),  # StyleGAN2: W+ is not Gaussian
     ]
     for extra, match in cases:
         code = run_cli("--model", model, "-o", tmp_path / "x.png", "--device", "cpu", *extra)
@@ -66,3 +67,13 @@ def test_bad_inputs_fail_in_one_line(stylegan2_fixtures, tmp_path, capsys):
     assert not (tmp_path / "x.png").exists()
     code = run_cli("--model", model, "--points", good, "-o", good, "--device", "cpu")
     assert code == 2 and "also an input" in capsys.readouterr().err
+
+
+def test_latent_prior_on_the_demo_model_is_recorded(tmp_path):
+    pts = tmp_path / "pts.json"
+    pts.write_text(json.dumps({"points": [{"handle": [30, 40], "target": [36, 40]}]}))
+    out, report = tmp_path / "out.png", tmp_path / "report.json"
+    code = run_cli("--seed", 3, "--points", pts, "-o", out, "--steps", 3, "--device", "cpu", "--report", report,
+                   "--latent-prior")
+    settings = json.loads(report.read_text())["settings"]
+    assert code == 0 and settings["latent_shell"] is True and settings["max_latent_change"] == 0.5

@@ -2,6 +2,7 @@
 import torch
 
 from pipeline.drag import DragConfig, drag, resolve_settings
+from pipeline.drag.config import LATENT_PRIOR
 from pipeline.drag.latent_prior import is_gaussian_latent, project_latent
 from pipeline.gan import build_generator, seeded_z
 
@@ -26,23 +27,22 @@ def test_projection_keeps_the_norm_and_caps_the_change():
     assert torch.equal(out, small)
 
 
-def test_prior_is_on_for_the_dcgan_and_off_for_stylegan2(tiny_G, tiny_ws):
+def test_prior_is_off_by_default_and_detects_gaussian_latents(tiny_G):
     torch.manual_seed(0)
     G = build_generator("dcgan", {"z_dim": 16, "ngf": 8}).eval()
     assert is_gaussian_latent(G) and not is_gaussian_latent(tiny_G)
-    s = resolve_settings(DragConfig(), G, 1)
-    assert s.latent_shell and s.max_latent_change > 0
-    s = resolve_settings(DragConfig(), tiny_G, 1)
-    assert not s.latent_shell and s.max_latent_change == 0
-    s = resolve_settings(DragConfig(latent_shell=False, max_latent_change=0.0), G, 1)
-    assert not s.latent_shell and s.max_latent_change == 0
+    for model in (G, tiny_G):
+        s = resolve_settings(DragConfig(), model, 1)
+        assert not s.latent_shell and s.max_latent_change == 0
+    s = resolve_settings(DragConfig(**LATENT_PRIOR), G, 1)
+    assert s.latent_shell and s.max_latent_change == LATENT_PRIOR["max_latent_change"] > 0
 
 
 def test_dcgan_drag_stays_on_the_shell_and_in_the_region():
     torch.manual_seed(0)
     G = build_generator("dcgan", {"z_dim": 16, "ngf": 8}).eval()
     ws = G.mapping(seeded_z(0, 16), truncation_psi=0.7)
-    cfg = DragConfig(max_steps=6, lr=0.5, max_latent_change=0.1)
+    cfg = DragConfig(max_steps=6, lr=0.5, latent_shell=True, max_latent_change=0.1)
     r = drag(G, ws, [(20.0, 20.0)], [(40.0, 20.0)], config=cfg, device=CPU)
     assert r.steps == 6 and not torch.equal(r.ws, ws)
     assert abs(r.ws.norm().item() - ws.norm().item()) < 1e-4 * ws.norm().item()
