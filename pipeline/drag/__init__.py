@@ -6,11 +6,11 @@ Knows nothing of photos: it uses only the LatentGenerator interface.
 """
 from .config import DragConfig, DragSettings, choose_feature_block, resolve_settings
 from .engine import drag
-from .latent_prior import is_gaussian_latent, project_latent
+from .latent_prior import is_gaussian_latent
 from .report import drag_report
 from .result import DragResult, DragState, StopDrag
 
 __all__ = [
     "DragConfig", "DragResult", "DragSettings", "DragState", "StopDrag", "choose_feature_block", "drag",
-    "drag_report", "is_gaussian_latent", "project_latent", "resolve_settings",
+    "drag_report", "is_gaussian_latent", "resolve_settings",
 ]
