@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         parts.append("This generator has a single latent entry: 'all ws' equals the default.")
     if paired_pairs and backbone["name"] is None:
         parts.append("No perceptual backbone: paired MSE only.")
-    elif paired_pairs and backbone["name"] != "lpips-vgg":
+    elif paired_pairs and backbone["name"] not in ("lpips-vgg", "lpips-alex"):
         parts.append(f"Paired perceptual column: backbone {backbone['name']}, not comparable with published LPIPS.")
     parts.append(f"wall time {wall:.0f} s")
     text = "\n\n".join(parts)

@@ -11,9 +11,9 @@
 2. Real photos (tests/data/photos, the shared photos): aligned for the demo model, projection,
    then PTI; PSNR of both per photo (targets: PTI >= 30 dB, and PTI > projection, on every photo).
 
-The perceptual backbone must be a real one (lpips-vgg or hed-vgg16), never the random trunk.
+The perceptual backbone must be a real one (lpips-vgg or lpips-alex), never the random trunk.
 
-    python bench/invert_quality.py [--device auto] [--backbone hed-vgg16] [--seeds 20] [--steps 1000]
+    python bench/invert_quality.py [--device auto] [--backbone lpips-vgg] [--seeds 20] [--steps 1000]
                                    [--pti-steps 350] [--photos DIR] [--skip-known] [--skip-photos] [--json out.json]
 """
 from __future__ import annotations
@@ -112,7 +112,7 @@ def photo_reconstruction(G: LatentGenerator, *, args, device, perceptual) -> dic
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--backbone", default="hed-vgg16", choices=("lpips-vgg", "hed-vgg16"))
+    parser.add_argument("--backbone", default="lpips-vgg", choices=("lpips-vgg", "lpips-alex"))
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--steps", type=int, default=ProjectConfig().num_steps, help="projection steps")
     parser.add_argument("--pti-steps", type=int, default=PTIConfig().num_steps)

@@ -7,7 +7,7 @@ few steps (loop time only, warm-up step excluded). Then one full demo inversion 
 load_session alone, and load_session + a short drag, each as a share of the inversion's time
 (target: < 10%).
 
-    python bench/invert_speed.py [--device auto] [--backbone hed-vgg16] [--steps 20] [--ffhq-steps 3]
+    python bench/invert_speed.py [--device auto] [--backbone lpips-vgg] [--steps 20] [--ffhq-steps 3]
                                  [--invert-steps 1000] [--pti-steps 350] [--drag-steps 20] [--json out.json]
 """
 from __future__ import annotations
@@ -105,7 +105,7 @@ def photo_crop(G: LatentGenerator, photo: Path, *, device: torch.device) -> torc
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--backbone", default="hed-vgg16", choices=("lpips-vgg", "hed-vgg16"))
+    parser.add_argument("--backbone", default="lpips-vgg", choices=("lpips-vgg", "lpips-alex"))
     parser.add_argument("--steps", type=int, default=20, help="steps timed for the demo model")
     parser.add_argument("--ffhq-steps", type=int, default=3, help="steps timed for FFHQ-512 (0: skip)")
     parser.add_argument("--invert-steps", type=int, default=ProjectConfig().num_steps)

@@ -2,12 +2,12 @@
 """Paired image reconstruction, DragGAN paper Table 2: drag image 1 along its optical flow to image 2.
 
     .venv/bin/python bench/paired_reconstruction.py [--model M] [--pairs 20] [--points 32] [--seed 0]
-        [--flow farneback|dis] [--strength 0.3] [--perturb-ws 6] [--backbone auto|lpips-vgg|hed-vgg16|none]
+        [--flow farneback|dis] [--strength 0.3] [--perturb-ws 6] [--backbone auto|lpips-vgg|lpips-alex|none]
         [--device auto] [--threads N] [--out out/bench] [ablation switches, as bench/landmark_drag.py]
 
 Protocol: bench/evaluation/paired_protocol.py. Prints Table 2 (MSE x 1e2 on images in [0, 1],
-perceptual distance x 10, naming its backbone: 'lpips-vgg' when torchvision's VGG16 weights are
-on disk, else the offline 'hed-vgg16', whose numbers are not comparable with published LPIPS).
+perceptual distance x 10, naming its backbone: 'lpips-vgg' (LPIPS v0.1, offline ImageNet trunk)
+by default, 'lpips-alex' on request; MSE only when no trunk is installed).
 
 Full size (one GPU): .venv/bin/python bench/paired_reconstruction.py --model stylegan2-ffhq-512x512
     --pairs 100 --device cuda --backbone lpips-vgg

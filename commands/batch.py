@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from pipeline.edit.batch import check_manifest, plan_batch, run_batch
     from pipeline.edit.batch_worker import EditWorkerFactory
     from pipeline.edit.points_spec import load_edit_points
-    from pipeline.gan.fetch import sha256_file
+    from pipeline.common.hashing import sha256_file
     from pipeline.gan.loading import resolve_model_arg, resolve_model_path
 
     # 1. Inputs, checked before anything slow happens.

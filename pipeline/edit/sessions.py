@@ -13,7 +13,7 @@ import torch
 
 from pipeline.align import AlignedFace, aligned_from_json, aligned_to_json
 from pipeline.common import UserError
-from pipeline.gan.fetch import sha256_file
+from pipeline.common.hashing import sha256_file
 from pipeline.gan.interface import LatentGenerator
 from pipeline.invert.image_tensors import tensor_to_image
 from pipeline.invert.session import RECORD, load_session, save_session

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .interface import LatentGenerator
 
-ARCHITECTURES = ("stylegan2", "dcgan")
+ARCHITECTURES = ("stylegan2", "mobilestylegan", "dcgan")
 
 
 def build_generator(arch: str, config: dict) -> LatentGenerator:
@@ -12,6 +12,10 @@ def build_generator(arch: str, config: dict) -> LatentGenerator:
         from .stylegan2 import StyleGAN2Config, StyleGAN2Generator
 
         return StyleGAN2Generator(StyleGAN2Config.from_dict(config))
+    if arch == "mobilestylegan":
+        from .mobilestylegan import MobileStyleGANConfig, MobileStyleGANGenerator
+
+        return MobileStyleGANGenerator(MobileStyleGANConfig.from_dict(config))
     if arch == "dcgan":
         from .dcgan import DCGANConfig, DCGANGenerator
 

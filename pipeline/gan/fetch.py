@@ -5,7 +5,6 @@ knows it); an interrupted download leaves `<file>.part`, which the next call res
 """
 from __future__ import annotations
 
-import hashlib
 import http.client
 import logging
 import os
@@ -16,21 +15,13 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ..common import UserError
+from ..common.hashing import CHUNK_BYTES, sha256_file
 from .registry import CheckpointEntry, cache_dir
 
 log = logging.getLogger(__name__)
 
-CHUNK_BYTES = 1 << 20
 TIMEOUT_S = 30.0  # per socket operation, not for the whole download
 _NETWORK_ERRORS = (urllib.error.URLError, http.client.HTTPException, OSError, TimeoutError)
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(CHUNK_BYTES), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _by_hand(entry: CheckpointEntry, dest: Path, reason: str) -> UserError:
@@ -125,4 +116,4 @@ def fetch_checkpoint(entry: CheckpointEntry, *, dest_dir: str | os.PathLike | No
     return dest
 
 
-__all__ = ["fetch_checkpoint", "sha256_file"]
+__all__ = ["fetch_checkpoint"]

@@ -16,7 +16,7 @@ import torch
 
 from ..common import UserError
 from .architectures import build_generator
-from .fetch import sha256_file
+from ..common.hashing import sha256_file
 from .interface import LatentGenerator
 from .network_pickle import read_network_pickle
 from .registry import REGISTRY, CheckpointEntry, default_path, entry_for_file, find_cached
@@ -24,20 +24,17 @@ from .safetensors_format import is_safetensors_file, read_generator_file
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL = "demo-face-64"
+DEFAULT_MODEL = "mobilestylegan-ffhq-1024"
 FALLBACK_DRAG_LR = 1e-3  # DragGAN's rate for every family not listed with 2e-3
 CROP_CONVENTIONS = ("ffhq", "template")
 NUM_LANDMARKS = 68
 
 
 def resolve_model_arg(value: str | None) -> str:
-    """The --model value, or the demo model (announced once at INFO) when none was given."""
+    """The --model value, or the default model (announced once at INFO) when none was given."""
     if value:
         return value
-    log.info(
-        "using the 64 px demo model %s; for real edits fetch real weights: "
-        "python cli.py weights fetch stylegan2-ffhq-512x512", DEFAULT_MODEL,
-    )
+    log.info("using the default model %s (MobileStyleGAN, FFHQ 1024 px; non-commercial weights)", DEFAULT_MODEL)
     return DEFAULT_MODEL
 
 
@@ -65,6 +62,10 @@ def resolve_model_path(path_or_name: str | os.PathLike) -> tuple[Path, Checkpoin
         if path.exists():
             raise UserError(f"{path} is not a file: pass a checkpoint file or a model name from 'python cli.py weights list'")
         raise UserError(f"no file or known model named '{text}': see 'python cli.py weights list' for names")
+    if entry.from_package:
+        from .package_models import ensure_converted
+
+        return ensure_converted(entry), entry
     cached = find_cached(entry)
     if cached is not None:
         return cached, entry
@@ -159,6 +160,8 @@ def load_generator(path_or_name: str | os.PathLike, *, device: torch.device | st
         "path": str(path),
         "crop_convention": crop,
         "landmark_template": template,
+        "license": entry.license if entry is not None and entry.license else metadata.get("license", ""),
+        "source": metadata.get("source", ""),
     }
     log.debug("loaded %s (%s) from %s", G.model_info["name"], fmt, path)
     return G.eval().requires_grad_(False).to(device)

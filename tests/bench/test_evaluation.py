@@ -222,8 +222,11 @@ def test_tables_show_the_paper_rows_and_ours_scaled_to_512():
     assert "4.00 (0.25)" in ablation[2] and "8.00 (0.50)" in ablation[2] and "| 1.00 " in ablation[2]
     assert ablation[3].startswith("| no edit") and "16.00 (1)" in ablation[3] and "3.00" in ablation[3]
     paired = paired_table({"mse": 0.004, "perceptual": 0.2, "no_edit_mse": 0.01, "no_edit_perceptual": 0.3,
-                           "steps_mean": 5.0, "seconds_per_edit": 1.0}, model="demo", backbone="hed-vgg16")
-    assert "0.40" in paired and "2.00" in paired and "NOT comparable" in paired
+                           "steps_mean": 5.0, "seconds_per_edit": 1.0}, model="demo", backbone="lpips-alex")
+    assert "0.40" in paired and "2.00" in paired and "LPIPS-Alex x10" in paired and "NOT comparable" not in paired
+    other = paired_table({"mse": 0.004, "perceptual": 0.2, "no_edit_mse": 0.01, "no_edit_perceptual": 0.3,
+                          "steps_mean": 5.0, "seconds_per_edit": 1.0}, model="demo", backbone="some-trunk")
+    assert "NOT comparable" in other
 
 
 # --- the paired protocol end to end, on a tiny random generator (plumbing, not quality) ---

@@ -73,7 +73,7 @@ def test_latent_prior_on_the_demo_model_is_recorded(tmp_path):
     pts = tmp_path / "pts.json"
     pts.write_text(json.dumps({"points": [{"handle": [30, 40], "target": [36, 40]}]}))
     out, report = tmp_path / "out.png", tmp_path / "report.json"
-    code = run_cli("--seed", 3, "--points", pts, "-o", out, "--steps", 3, "--device", "cpu", "--report", report,
-                   "--latent-prior")
+    code = run_cli("--model", "demo-face-64", "--seed", 3, "--points", pts, "-o", out, "--steps", 3, "--device", "cpu",
+                   "--report", report, "--latent-prior")
     settings = json.loads(report.read_text())["settings"]
     assert code == 0 and settings["latent_shell"] is True and settings["max_latent_change"] == 0.5

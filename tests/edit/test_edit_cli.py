@@ -13,7 +13,7 @@ from PIL import Image
 import cli
 
 PHOTOS = Path(__file__).resolve().parents[1] / "data" / "photos"
-FAST = ["--invert-steps", "12", "--pti-steps", "6", "--steps", "15"]
+FAST = ["--model", "demo-face-64", "--invert-steps", "12", "--pti-steps", "6", "--steps", "15"]
 POINTS = {"points": [
     {"name": "left corner", "handle": {"landmark": "mouth_left"}, "target": {"offset": [0, -0.15]}},
     {"handle": {"landmark": "mouth_right"}, "target": {"offset": [0, -0.15]}},
@@ -41,7 +41,7 @@ def test_edit_writes_a_same_size_photo_and_its_extras_then_reuses_the_session(tm
     with Image.open(gif) as img:
         assert img.n_frames >= 2
     report = json.loads(rep.read_text())
-    assert report["model"]["name"] == "demo-face-64" and report["backbone"] in ("hed-vgg16", "lpips-vgg")
+    assert report["model"]["name"] == "demo-face-64" and report["backbone"] == "lpips-vgg"
     assert report["session"] == str(session) and (session / "session.json").is_file()
     assert report["inversion"]["tuned"] and report["inversion"]["pti"]["steps"] <= 6
     assert set(report["seconds"]) >= {"align", "invert", "pti", "map_points", "drag", "blend", "total"}

