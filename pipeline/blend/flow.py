@@ -84,9 +84,12 @@ def new_content(
     r_w = cv2.remap(field.reconstruction, xs, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     o_w = cv2.remap(_to_grid(original, grid), xs, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
-    # 2. New content: the edit differs from the warped reconstruction by more than texture noise.
-    diff = np.abs(field.edited - r_w).mean(axis=2) / 255.0
-    diff = cv2.GaussianBlur(diff, (0, 0), 1.0)
+    # 2. New content: the edit's structure differs from the warped reconstruction's. Both are
+    #    low-passed first, so that texture the render lost or gained (a generator smooths skin
+    #    when a drag leaves the pivot) does not count: the warped photo keeps its own texture.
+    sigma = max(config.new_content_scale * grid, 1.0)
+    diff = np.abs(cv2.GaussianBlur(field.edited, (0, 0), sigma) - cv2.GaussianBlur(r_w, (0, 0), sigma))
+    diff = diff.mean(axis=2) / 255.0
     t = np.clip((diff - config.new_content_low) / (config.new_content_high - config.new_content_low), 0.0, 1.0)
     weight = (t * t * (3.0 - 2.0 * t)).astype(np.float32)
     grow = config.new_content_grow * grid

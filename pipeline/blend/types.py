@@ -34,6 +34,7 @@ class BlendConfig:
     new_content_low: float = 0.05    # colour difference (0..1), edit vs warped reconstruction, where new content starts
     new_content_high: float = 0.15   # ... and where it is fully new (generator pixels replace warped photo)
     new_content_grow: float = 0.01   # new-content regions grow and soften by this much (fraction of the side)
+    new_content_scale: float = 0.006  # Gaussian sigma (fraction of the side) of the low-pass both sides get before comparing
     tone_sigma: float = 0.05         # reach (fraction of the side) of the photo-minus-reconstruction colour offset for new content
     anchor_sigma: float = 0.06       # reach (fraction of the side) of each tracked point's correction of the flow
     # Output.

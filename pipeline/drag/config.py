@@ -76,15 +76,20 @@ class DragConfig:
     r2_at_512: float = 12.0  # tracking search half-width, px at 512 (paper r2)
     min_r1: float = 2.0  # px: floor on the scaled r1 (3/512*64 would be 0.4 px: no disc at all)
     min_r2: float = 3.0  # px: floor on the scaled r2
-    stop_distance_at_512: float = 1.0  # px at 512: converged when every handle is this close
+    stop_distance_at_512: float | None = None  # px at 512: converged when every handle is this close; None: model's (paper 1)
     stop_distance_many_at_512: float = 2.0  # px at 512, used with more than 5 points
     min_stop_distance: float = 1.0  # px: floor on the scaled stop distance (integer tracking)
-    lambda_mask: float = 20.0  # weight of the fixed-region term (paper lambda)
+    lambda_mask: float | None = None  # weight of the fixed-region term; None: the model's (paper: 20)
     lr: float | None = None  # Adam learning rate; None: the model's `default_drag_lr` (registry)
-    num_optimized_ws: int = 6  # leading W+ entries optimised (clipped to num_ws); the rest stay fixed
+    num_optimized_ws: int | None = None  # leading W+ entries optimised (clipped to num_ws); None: the model's (paper: 6)
     max_steps: int = 300  # hard cap on optimisation steps (the official GUI has none)
+    # Stop ('stalled') once the farthest handle got no closer for this many steps; 0: never; None: the model's
+    stall_steps: int | None = None
     tracking_norm: str = "l2"  # feature distance for tracking: 'l2' (official code; measured better) or 'l1' (paper)
     tracking_step: float = 1.0  # px between tracking candidates; 1 = integer pixels as official
+    # px at 512: tracking candidates only this close to the start->target line; 0: the official
+    # square window; None: the model's (0 unless it says otherwise)
+    tracking_band_at_512: float | None = None
     noise_mode: str = "const"  # synthesis noise during the drag ('const' as the official code)
     seed: int = 0  # seeds torch's RNG for the run (only 'random' noise draws numbers)
     # Latent prior (latent_prior.py), off as DragGAN; `LATENT_PRIOR` for Gaussian-latent generators.
@@ -95,16 +100,22 @@ class DragConfig:
         for name in ("r1_at_512", "r2_at_512", "min_r1", "min_r2", "stop_distance_at_512",
                      "stop_distance_many_at_512", "min_stop_distance", "tracking_step"):
             value = getattr(self, name)
+            if value is None and name == "stop_distance_at_512":
+                continue
             if not (math.isfinite(value) and value > 0):
                 raise ValueError(f"DragConfig.{name} must be a finite number > 0, got {value}")
-        if not (math.isfinite(self.lambda_mask) and self.lambda_mask >= 0):
-            raise ValueError(f"DragConfig.lambda_mask must be >= 0, got {self.lambda_mask}")
+        for name in ("tracking_band_at_512", "lambda_mask"):
+            value = getattr(self, name)
+            if value is not None and not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"DragConfig.{name} must be >= 0 or None, got {value}")
         if self.lr is not None and not (math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"DragConfig.lr must be > 0 or None, got {self.lr}")
         if not (math.isfinite(self.max_latent_change) and self.max_latent_change >= 0):
             raise ValueError(f"DragConfig.max_latent_change must be >= 0, got {self.max_latent_change}")
-        if self.num_optimized_ws < 1:
+        if self.num_optimized_ws is not None and self.num_optimized_ws < 1:
             raise ValueError(f"DragConfig.num_optimized_ws must be >= 1, got {self.num_optimized_ws}")
+        if self.stall_steps is not None and self.stall_steps < 0:
+            raise ValueError(f"DragConfig.stall_steps must be >= 0 or None, got {self.stall_steps}")
         if self.max_steps < 0:
             raise ValueError(f"DragConfig.max_steps must be >= 0, got {self.max_steps}")
         if self.tracking_norm not in TRACKING_NORMS:
@@ -127,8 +138,10 @@ class DragSettings:
     lr: float
     num_optimized_ws: int  # entries 0 .. num_optimized_ws-1 of W+ are optimised
     max_steps: int
+    stall_steps: int  # 0 = no stall test
     tracking_norm: str
     tracking_step: float  # px
+    tracking_band: float  # image px; 0 = the official square window only
     noise_mode: str
     seed: int
     latent_shell: bool  # optimised entries kept on the sphere of their start norm
@@ -153,12 +166,27 @@ def choose_feature_block(G: LatentGenerator) -> str:
     return usable[-1].name
 
 
+# DragConfig fields left None take the generator's `drag_defaults()`, else these (the paper's).
+PAPER_DEFAULTS = {"lambda_mask": 20.0, "num_optimized_ws": 6, "tracking_band_at_512": 0.0, "stop_distance_at_512": 1.0,
+                  "stall_steps": 0}
+
+
+def model_default(config: DragConfig, G: LatentGenerator, name: str):
+    """config's value of field `name`, else the generator's own default, else the paper's."""
+    value = getattr(config, name)
+    if value is not None:
+        return value
+    return G.drag_defaults().get(name, PAPER_DEFAULTS[name])
+
+
 def resolve_settings(config: DragConfig, G: LatentGenerator, num_points: int) -> DragSettings:
     block_name = config.feature_block or choose_feature_block(G)
+    band = model_default(config, G, "tracking_band_at_512")
     block = G.feature_block(block_name)  # raises on an unknown name
     res = G.img_resolution
     scale = res / 512.0
-    stop_at_512 = config.stop_distance_many_at_512 if num_points > MANY_POINTS else config.stop_distance_at_512
+    stop_few = float(model_default(config, G, "stop_distance_at_512"))
+    stop_at_512 = max(config.stop_distance_many_at_512, stop_few) if num_points > MANY_POINTS else stop_few
     return DragSettings(
         feature_block=block.name,
         feature_resolution=block.resolution,
@@ -166,12 +194,14 @@ def resolve_settings(config: DragConfig, G: LatentGenerator, num_points: int) ->
         r1=max(config.r1_at_512 * scale, config.min_r1),
         r2=max(config.r2_at_512 * scale, config.min_r2),
         stop_distance=max(stop_at_512 * scale, config.min_stop_distance),
-        lambda_mask=config.lambda_mask,
+        lambda_mask=float(model_default(config, G, "lambda_mask")),
         lr=config.lr if config.lr is not None else float(G.default_drag_lr),
-        num_optimized_ws=min(config.num_optimized_ws, G.num_ws),
+        num_optimized_ws=min(int(model_default(config, G, "num_optimized_ws")), G.num_ws),
         max_steps=config.max_steps,
+        stall_steps=int(model_default(config, G, "stall_steps")),
         tracking_norm=config.tracking_norm,
         tracking_step=config.tracking_step,
+        tracking_band=band * scale if band > 0 else 0.0,
         noise_mode=config.noise_mode,
         seed=config.seed,
         latent_shell=config.latent_shell,

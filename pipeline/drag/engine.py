@@ -47,7 +47,8 @@ from .inputs import check_mask, check_points, check_reach
 from .latent_prior import project_latent
 from .motion_supervision import fixed_region_loss, fixed_region_weight, motion_loss
 from .result import (
-    STATUS_CONVERGED, STATUS_MAX_STEPS, STATUS_NAN, STATUS_STOPPED, DragResult, DragState, Point, StopDrag,
+    STATUS_CONVERGED, STATUS_MAX_STEPS, STATUS_NAN, STATUS_STALLED, STATUS_STOPPED, DragResult, DragState, Point,
+    StopDrag,
 )
 from .sampling import sample_features
 from .tracking import track_points
@@ -112,6 +113,7 @@ def _run(
     optimizer = torch.optim.Adam([ws_free], lr=s.lr)
     ws_start = ws_free.detach().clone()  # [1, k, w_dim], for the latent prior
     handles = torch.as_tensor(handles_np, dtype=torch.float32, device=device)  # [N, 2] (x, y)
+    starts = handles.clone()
     targets = torch.as_tensor(targets_np, dtype=torch.float32, device=device)
     target_list = [(float(x), float(y)) for x, y in targets_np]
 
@@ -135,6 +137,7 @@ def _run(
     last_good_ws = ws_free.detach().clone()
     status = STATUS_MAX_STEPS
     step = 0
+    best_worst, best_step = float("inf"), 0  # the stall test's record: smallest max distance, when
     # 4. The loop: each pass tracks on the current features, then (unless done) updates ws.
     while True:
         t0 = time.perf_counter()
@@ -146,7 +149,7 @@ def _run(
         if step > 0:
             handles = track_points(
                 feats, references, handles, radius=s.r2, step=s.tracking_step,
-                image_size=s.image_size, norm=s.tracking_norm,
+                image_size=s.image_size, norm=s.tracking_norm, band=s.tracking_band, lines=(starts, targets),
             )
         distances = (targets - handles).norm(dim=1)  # [N]
         dist_list = distances.tolist()
@@ -172,6 +175,12 @@ def _run(
             break
         if step >= s.max_steps:
             status = STATUS_MAX_STEPS
+            break
+        worst = max(dist_list)
+        if worst < best_worst - s.stop_distance / 4:  # progress: a quarter of the stop distance closer
+            best_worst, best_step = worst, step
+        elif s.stall_steps and step - best_step >= s.stall_steps:
+            status = STATUS_STALLED
             break
 
         t1 = time.perf_counter()

@@ -13,6 +13,7 @@ Point = tuple[float, float]  # (x, y), image px
 # Why the loop ended.
 STATUS_CONVERGED = "converged"  # every handle within the stop distance
 STATUS_MAX_STEPS = "max_steps"  # the step cap was reached first
+STATUS_STALLED = "stalled"  # the farthest handle came no closer for `stall_steps` steps
 STATUS_STOPPED = "stopped"  # the callback returned False or raised StopDrag
 STATUS_NAN = "nan"  # features or loss turned non-finite; the last finite state is returned
 

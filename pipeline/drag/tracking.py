@@ -32,8 +32,16 @@ def track_points(
     step: float,  # candidate spacing, image px
     image_size: tuple[int, int],  # (W, H)
     norm: str,  # 'l1' or 'l2' over channels
+    band: float = 0.0,  # image px; > 0: only candidates this close to the line start -> target
+    lines: tuple[torch.Tensor, torch.Tensor] | None = None,  # ([N, 2] start handles, [N, 2] targets)
 ) -> torch.Tensor:
-    """-> [N, 2] new handle positions, image px, on the `step` grid."""
+    """-> [N, 2] new handle positions, image px, on the `step` grid.
+
+    With a band, candidates farther than `band` from the straight line through each handle's start
+    and its target are left out: on a self-similar contour (a jaw line moved inwards) the
+    nearest feature in the square window often lies further along the contour, and the handle
+    then slides along it instead of following the drag.
+    """
     width, height = image_size
     offsets = search_offsets(radius, step, device=handles.device)  # [K, 2]
     centres = torch.round(handles / step) * step
@@ -46,6 +54,18 @@ def track_points(
     diff = sampled - references[:, None, :].to(sampled.dtype)
     # Squared L2 ranks candidates exactly as L2 does, without the square root.
     distance = diff.abs().sum(-1) if norm == "l1" else diff.square().sum(-1)  # [N, K]
-    distance = distance.masked_fill(~inside, float("inf"))
+    allowed = inside
+    if band > 0 and lines is not None:
+        allowed = inside & (_line_distance(candidates, *lines) <= band)
+        allowed = torch.where(allowed.any(dim=1, keepdim=True), allowed, inside)  # never an empty window
+    distance = distance.masked_fill(~allowed, float("inf"))
     best = distance.argmin(dim=1)  # [N]
     return candidates[torch.arange(len(handles), device=handles.device), best]
+
+
+def _line_distance(points: torch.Tensor, starts: torch.Tensor, ends: torch.Tensor) -> torch.Tensor:
+    """[N, K] distance of points [N, K, 2] to the line through starts[n] and ends[n] ([N, 2] each)."""
+    direction = ends - starts
+    unit = direction / direction.norm(dim=1, keepdim=True).clamp_min(1e-7)  # [N, 2]
+    rel = points - starts[:, None, :]
+    return (rel[..., 0] * unit[:, None, 1] - rel[..., 1] * unit[:, None, 0]).abs()

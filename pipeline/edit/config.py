@@ -4,21 +4,17 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+import torch
+
 from pipeline.align import AlignConfig, DetectConfig
 from pipeline.blend import MODES, BlendConfig
 from pipeline.drag import DragConfig
 from pipeline.gan.interface import LatentGenerator
+from pipeline.invert.backbone import CHOICES, resolve_backbone
 from pipeline.invert.config import ProjectConfig, PTIConfig
 
-from pipeline.invert.backbone import CHOICES, resolve_backbone
+from .inversion_presets import PRESETS, preset_for, preset_plan, scale_steps
 
-# Generators below this size are toys (the 64 px demo): fewer inversion steps fit them as well
-# as the published step counts fit FFHQ models, and keep the CPU demo at about a minute.
-SMALL_MODEL_PX = 128
-SMALL_PROJECT_STEPS = 250  # projector steps for small models
-SMALL_PTI_STEPS = 120      # PTI steps for small models
-PIVOT_STEPS = 450          # PTI paper: the pivot is 450 projector steps
-PTI_STEPS = 350            # PTI paper
 MASK_USES = ("auto", "drag+paste", "paste")
 
 
@@ -26,9 +22,12 @@ MASK_USES = ("auto", "drag+paste", "paste")
 class EditConfig:
     face: int | None = None                # face index left to right; None = the largest
     seed: int = 0                          # seeds the projection, PTI and the drag (overrides their own seeds)
-    backbone: str = "auto"                 # perceptual backbone: auto | lpips-vgg | hed-vgg16
-    project: ProjectConfig | None = None   # projector; None = `inversion_configs` defaults for the model size
-    pti: PTIConfig | None = None           # pivotal tuning; None = defaults for the model size
+    backbone: str = "auto"                 # perceptual backbone: auto | lpips-vgg | lpips-alex
+    preset: str = "auto"                   # inversion preset: auto (by model size and device) | small | cpu | gpu
+    projections: tuple[ProjectConfig, ...] | None = None  # projection stages; None = the preset's
+    invert_steps: int | None = None        # total projection steps, shared as the preset shares them; None = preset's
+    pti: PTIConfig | None = None           # pivotal tuning; None = the preset's
+    pti_steps: int | None = None           # PTI steps at most; None = those of `pti` (or the preset's)
     use_pti: bool | None = None            # pivotal tuning on/off; None = `pti_wanted` (auto)
     drag: DragConfig = DragConfig()        # drag hyperparameters (lengths at 512 px, scaled to the model)
     blend_mode: str = "auto"               # paste-back: auto | flow | feather | poisson | none
@@ -37,6 +36,7 @@ class EditConfig:
     align: AlignConfig = AlignConfig()
     mask_use: str = "auto"                 # the points file's mask: 'drag+paste' (DragGAN's fixed-region term and
                                            # the paste-back region), 'paste' (paste-back only), 'auto' (see mask_roles)
+    drag_mask_grow: float = 0.1            # inter-ocular distances: a user mask grows by this for the drag
     paste_mask_grow: float = 0.15          # inter-ocular distances: a user mask grows by this for paste-back
     paste_mask_feather: float = 0.05       # inter-ocular distances: Gaussian sigma of its soft edge
 
@@ -47,26 +47,35 @@ class EditConfig:
             raise ValueError(f"blend_mode must be one of {MODES}, got '{self.blend_mode}'")
         if self.mask_use not in MASK_USES:
             raise ValueError(f"mask_use must be one of {MASK_USES}, got '{self.mask_use}'")
+        if self.preset not in PRESETS:
+            raise ValueError(f"preset must be one of {PRESETS}, got '{self.preset}'")
+        for name in ("invert_steps", "pti_steps"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.face is not None and self.face < 0:
             raise ValueError(f"face must be >= 0 or None, got {self.face}")
-        if not (self.paste_mask_grow >= 0 and self.paste_mask_feather >= 0):
-            raise ValueError("paste_mask_grow and paste_mask_feather must be >= 0")
+        if not (self.drag_mask_grow >= 0 and self.paste_mask_grow >= 0 and self.paste_mask_feather >= 0):
+            raise ValueError("drag_mask_grow, paste_mask_grow and paste_mask_feather must be >= 0")
 
     def to_dict(self) -> dict:
         return _plain(dataclasses.asdict(self))
 
 
-def inversion_configs(config: EditConfig, G: LatentGenerator) -> tuple[ProjectConfig, PTIConfig | None]:
-    """The projector and PTI settings for this generator, with the backbone resolved ('auto')."""
+def inversion_configs(
+    config: EditConfig, G: LatentGenerator, device: torch.device
+) -> tuple[tuple[ProjectConfig, ...], PTIConfig | None]:
+    """The projection stages and PTI settings for this generator and device (backbone resolved, seeds set)."""
     backbone = resolve_backbone(config.backbone)
-    small = G.img_resolution < SMALL_MODEL_PX
-    project = config.project or ProjectConfig(num_steps=SMALL_PROJECT_STEPS if small else PIVOT_STEPS)
-    project = dataclasses.replace(project, backbone=backbone, seed=config.seed)
+    preset_stages, preset_pti = preset_plan(preset_for(G, device, config.preset), device, G)
+    stages = config.projections or preset_stages
+    if config.invert_steps is not None:
+        stages = scale_steps(stages, config.invert_steps)
+    stages = tuple(dataclasses.replace(s, backbone=backbone, seed=config.seed) for s in stages)
     pti = None
     if pti_wanted(config, G):
-        pti = config.pti or PTIConfig(num_steps=SMALL_PTI_STEPS if small else PTI_STEPS)
-        pti = dataclasses.replace(pti, backbone=backbone, seed=config.seed)
-    return project, pti
+        pti = config.pti or preset_pti
+        pti = dataclasses.replace(pti, backbone=backbone, seed=config.seed, num_steps=config.pti_steps or pti.num_steps)
+    return stages, pti
 
 
 def pti_wanted(config: EditConfig, G: LatentGenerator) -> bool:

@@ -102,6 +102,10 @@ class LatentGenerator(nn.Module, ABC):
         if noise_mode not in NOISE_MODES:
             raise ValueError(f"noise_mode must be one of {NOISE_MODES}, got '{noise_mode}'")
 
+    def drag_defaults(self) -> dict:
+        """DragConfig fields this model needs other than DragGAN's paper values, as measured for it ({}: the paper's)."""
+        return {}
+
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
 

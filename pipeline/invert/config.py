@@ -37,10 +37,17 @@ class ProjectConfig:
     plateau_window: int = 100  # steps per window of the plateau test; 0 disables early stopping
     plateau_tolerance: float = 1e-3  # stop when a window's mean fit loss improves on the previous by less (relative)
     backbone: str = "lpips-vgg"  # perceptual backbone, one of BACKBONES
+    perceptual_resolution: int = 256  # px: images are area-downsampled to this side for the perceptual term
+    coarse_resolution: int = 128  # px: the side used instead during the first `coarse_fraction` of the steps
+    coarse_fraction: float = 0.0  # fraction of num_steps compared at coarse_resolution (0: none)
+    bf16: bool = False  # each step's forward under bf16 autocast (the result is rendered in float32)
     seed: int = 0  # seeds the w_avg samples, the noise maps' start and the noise added to w
 
     def __post_init__(self) -> None:
-        _check_positive(self, "num_steps", "w_avg_samples", "initial_lr")
+        _check_positive(self, "num_steps", "w_avg_samples", "initial_lr", "perceptual_resolution",
+                        "coarse_resolution")
+        if not 0 <= self.coarse_fraction <= 1:
+            raise ValueError(f"coarse_fraction must be in [0, 1], got {self.coarse_fraction}")
         _check_fraction(self, "lr_rampup", "lr_rampdown", "noise_ramp")
         _check_non_negative(self, "initial_noise_factor", "regularize_noise_weight", "perceptual_weight",
                             "pixel_weight", "plateau_window", "plateau_tolerance")
@@ -58,6 +65,8 @@ class ProjectConfig:
 class PTIConfig:
     num_steps: int = 350  # Adam steps at most (PTI: 350)
     lr: float = 5e-4  # Adam learning rate over all generator weights (PTI 3e-4, DragGAN 5e-4)
+    relative_lr: bool = True  # each tensor's lr = lr x its RMS (the same relative step; see pti._param_groups)
+    bf16: bool = False  # each step's forward under bf16 autocast (the result is rendered in float32)
     l2_weight: float = 1.0  # weight of the MSE on images in [-1, 1]
     perceptual_weight: float = 1.0  # weight of the backbone distance
     clip_images: bool = True  # compare the generated image clipped to [-1, 1], as displayed (PTI: False)

@@ -63,13 +63,17 @@ class PerceptualDistance(nn.Module):
         self.name: str = info["name"]
         self.eval().requires_grad_(False)
 
-    def features(self, img: torch.Tensor) -> list[torch.Tensor]:
-        """Unit-normalised trunk features of img [N, 3, H, W] in [-1, 1]; cache these for a fixed target."""
+    def features(self, img: torch.Tensor, *, resolution: int | None = None) -> list[torch.Tensor]:
+        """Unit-normalised trunk features of img [N, 3, H, W] in [-1, 1]; cache these for a fixed target.
+
+        Images larger than `resolution` (default: max_resolution) px are area-downsampled first.
+        """
         if img.ndim != 4 or img.shape[1] != 3:
             raise ValueError(f"perceptual distance needs RGB images [N, 3, H, W], got {list(img.shape)}")
         h, w = img.shape[-2:]
-        if max(h, w) > self.max_resolution:
-            scale = self.max_resolution / max(h, w)
+        limit = resolution or self.max_resolution
+        if max(h, w) > limit:
+            scale = limit / max(h, w)
             img = F.interpolate(img, size=(round(h * scale), round(w * scale)), mode="area")
         taps = self.trunk(self._preprocess(img))
         return [f / (torch.linalg.vector_norm(f, dim=1, keepdim=True) + _EPS) for f in taps]

@@ -31,12 +31,13 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from pipeline.common.precision import autocast_bf16
 from pipeline.gan.interface import LatentGenerator
 
 from .config import ProjectConfig
 from .descent import checked_step
 from .image_tensors import as_displayed, check_target, reconstruction_metrics
-from .noise import noise_buffers, noise_regularizer, normalize_noise_, with_noise
+from .noise import noise_buffers, noise_regularizer, normalize_noise_, with_noise, write_noise
 from .perceptual import PerceptualDistance, load_perceptual
 
 logger = logging.getLogger(__name__)
@@ -78,41 +79,45 @@ def project(
     config: ProjectConfig = ProjectConfig(),
     device: torch.device,
     perceptual: PerceptualDistance | None = None,
+    start: Projection | None = None,
     progress: bool = True,
 ) -> Projection:
     """Search the latent of `target` [1, C, H, W] in [-1, 1] (H = W = G.img_resolution).
 
     G is never modified: the search runs on a copy. `perceptual` overrides config.backbone.
+    `start`: continue from an earlier projection (its latent, and its noise maps) instead of the
+    mean latent, e.g. a W+ search from a W result.
     """
     # 1. Inputs, backbone, a private copy of G (its noise buffers get overwritten).
     check_target(target, channels=G.img_channels, resolution=G.img_resolution)
     perceptual = perceptual if perceptual is not None else load_perceptual(config.backbone, device=device)
     G = copy.deepcopy(G).eval().requires_grad_(False).to(device)
+    if start is not None:
+        write_noise(G, start.noise)
     target = target.to(device, torch.float32)
     space = "w" if G.num_ws == 1 else config.space
     gen = torch.Generator().manual_seed(config.seed)
-    start = time.perf_counter()
+    began = time.perf_counter()
 
     # 2. Start point and spread of w.
     w_avg, w_std = w_statistics(G, num_samples=config.w_avg_samples, seed=config.seed, device=device)
-    num_entries = G.num_ws if space == "w+" else 1
-    w_opt = w_avg.repeat(1, num_entries, 1).clone().requires_grad_(True)  # [1, entries, w_dim]
+    w_start = w_avg if start is None else start.ws.to(device)[:, :1] if space == "w" else start.ws.to(device)
+    w_opt = _expand(w_start, G.num_ws if space == "w+" else 1).clone().requires_grad_(True)  # [1, entries, w_dim]
 
-    # 3. Noise maps: seeded white noise, optimised with w.
+    # 3. Noise maps: seeded white noise (or the start's maps), optimised with w.
     maps = list(noise_buffers(G).values()) if config.optimize_noise else []
     for m in maps:
-        m.copy_(torch.randn(m.shape, generator=gen))
+        if start is None or not start.noise:
+            m.copy_(torch.randn(m.shape, generator=gen))
         m.requires_grad_(True)
 
-    with torch.no_grad():
-        target_feats = perceptual.features(target) if config.perceptual_weight > 0 else None
+    # 4. Adam steps.
+    targets = _target_features(perceptual, target, config)
     optimizer = torch.optim.Adam([w_opt] + maps, lr=config.initial_lr, betas=(0.9, 0.999))
     history: dict[str, list[float]] = {k: [] for k in ("loss", "fit", "perceptual", "pixel", "noise_reg", "lr")}
     stop_reason = "max_steps"
-
-    # 4. Adam steps.
     clock = StepClock()
-    bar = tqdm(range(config.num_steps), desc="project", disable=not progress, leave=False)
+    bar = tqdm(range(config.num_steps), desc=f"project {space}", disable=not progress, leave=False)
     for step in bar:
         clock.tick()
         t = step / config.num_steps
@@ -121,21 +126,14 @@ def project(
             group["lr"] = lr
         w_noise_scale = w_std * config.initial_noise_factor * max(0.0, 1.0 - t / config.noise_ramp) ** 2
         w_noise = torch.randn(w_opt.shape, generator=gen).to(device) * w_noise_scale
-        img = G.synthesis(_expand(w_opt + w_noise, G.num_ws), noise_mode="const")
-        if config.clip_images:
-            img = as_displayed(img)
-
-        zero = img.new_zeros(())
-        dist = zero if target_feats is None else perceptual.distance(perceptual.features(img), target_feats).sum()
-        pixel = F.mse_loss(img, target) if config.pixel_weight > 0 else zero
-        reg = noise_regularizer(maps) if maps else zero
-        fit = config.perceptual_weight * dist + config.pixel_weight * pixel
-        loss = fit + config.regularize_noise_weight * reg
-        checked_step(optimizer, loss, stage="projection", step=step, lr=lr,
+        with autocast_bf16(device, config.bf16):  # one region per step (see common/precision.py)
+            img = G.synthesis(_expand(w_opt + w_noise, G.num_ws), noise_mode="const")
+            terms = _loss_terms(img, target, targets, maps, config, perceptual, coarse=t < config.coarse_fraction)
+        terms = {k: v.float() for k, v in terms.items()}
+        checked_step(optimizer, terms["loss"], stage="projection", step=step, lr=lr,
                      fix="lower the learning rate or check the generator's weights")
         normalize_noise_(maps)
-
-        for key, value in (("loss", loss), ("fit", fit), ("perceptual", dist), ("pixel", pixel), ("noise_reg", reg)):
+        for key, value in terms.items():
             history[key].append(value.detach().item())
         history["lr"].append(lr)
         if step % 10 == 0 or step == config.num_steps - 1:
@@ -154,15 +152,46 @@ def project(
         ws = _expand(w_opt.detach(), G.num_ws)
         image = G.synthesis(ws, noise_mode="const")
         final = reconstruction_metrics(image, target, perceptual)
-    seconds = time.perf_counter() - start
+    seconds = time.perf_counter() - began
     logger.info("projection (%s): %d steps, stopped by %s, perceptual %.4f, PSNR %.2f dB, %.1f s",
                 space, len(history["loss"]), stop_reason, final["perceptual"], final["psnr"], seconds)
-    noise = {name: buf.detach().cpu().clone() for name, buf in noise_buffers(G).items()} if maps else {}
+    if maps:
+        noise = {name: buf.detach().cpu().clone() for name, buf in noise_buffers(G).items()}
+    else:  # the maps G (or the start) rendered with
+        noise = dict(start.noise) if start is not None else {}
     return Projection(
         ws=ws.cpu(), noise=noise, image=image.cpu(), space=space, steps=len(history["loss"]),
         stop_reason=stop_reason, final=final, history=history, backbone=dict(perceptual.info),
         config=config.to_dict(), seconds=seconds, seconds_per_step=clock.mean(),
     )
+
+
+def _target_features(perceptual: PerceptualDistance, target: torch.Tensor, config: ProjectConfig) -> dict:
+    """The target's features at the fine (and coarse) resolution, computed once."""
+    if config.perceptual_weight == 0:
+        return {}
+    with torch.no_grad():
+        out = {"fine": perceptual.features(target, resolution=config.perceptual_resolution)}
+        if config.coarse_fraction > 0:
+            out["coarse"] = perceptual.features(target, resolution=config.coarse_resolution)
+    return out
+
+
+def _loss_terms(img: torch.Tensor, target: torch.Tensor, targets: dict, maps: list[torch.Tensor],
+                config: ProjectConfig, perceptual: PerceptualDistance, *, coarse: bool) -> dict[str, torch.Tensor]:
+    """loss = perceptual (coarse or fine resolution) + pixel MSE + noise penalty, and its parts."""
+    if config.clip_images:
+        img = as_displayed(img)
+    zero = img.new_zeros(())
+    dist = zero
+    if targets:
+        key, res = ("coarse", config.coarse_resolution) if coarse else ("fine", config.perceptual_resolution)
+        dist = perceptual.distance(perceptual.features(img, resolution=res), targets[key]).sum()
+    pixel = F.mse_loss(img, target) if config.pixel_weight > 0 else zero
+    reg = noise_regularizer(maps) if maps else zero
+    fit = config.perceptual_weight * dist + config.pixel_weight * pixel
+    return {"loss": fit + config.regularize_noise_weight * reg, "fit": fit, "perceptual": dist, "pixel": pixel,
+            "noise_reg": reg}
 
 
 @torch.no_grad()

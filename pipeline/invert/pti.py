@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from pipeline.common.precision import autocast_bf16
 from pipeline.gan.interface import LatentGenerator
 
 from .config import PTIConfig
@@ -95,7 +96,7 @@ def pivotal_tune(
 
     with torch.no_grad():
         target_feats = perceptual.features(target)
-    optimizer = torch.optim.Adam([p for p in tuned.parameters() if p.requires_grad], lr=config.lr)
+    optimizer = torch.optim.Adam(_param_groups(tuned, config), lr=config.lr)
     history: dict[str, list[float]] = {k: [] for k in ("loss", "perceptual", "mse", "locality")}
     stop_reason, adam_steps = "max_steps", 0
 
@@ -104,11 +105,12 @@ def pivotal_tune(
     bar = tqdm(range(config.num_steps), desc="pti", disable=not progress, leave=False)
     for step in bar:
         clock.tick()
-        img = tuned.synthesis(ws, noise_mode="const")
-        if config.clip_images:
-            img = as_displayed(img)
-        dist = perceptual.distance(perceptual.features(img), target_feats).sum()
-        mse = F.mse_loss(img, target)
+        with autocast_bf16(torch.device(device), config.bf16):  # one region per step (see common/precision.py)
+            img = tuned.synthesis(ws, noise_mode="const")
+            if config.clip_images:
+                img = as_displayed(img)
+            dist = perceptual.distance(perceptual.features(img), target_feats).sum().float()
+            mse = F.mse_loss(img.float(), target)
         history["perceptual"].append(dist.item())
         history["mse"].append(mse.item())
         if config.stop_distance > 0 and history["perceptual"][-1] < config.stop_distance and (
@@ -144,6 +146,28 @@ def pivotal_tune(
         history=history, backbone=dict(perceptual.info), config=config.to_dict(), seconds=seconds,
         seconds_per_step=clock.mean(),
     )
+
+
+def _param_groups(G: LatentGenerator, config: PTIConfig) -> list[dict]:
+    """One Adam group per tensor; with config.relative_lr a weight tensor's lr is lr x its RMS.
+
+    Adam moves every coordinate by about lr per step, whatever its scale. NVIDIA's StyleGAN2
+    stores weights at unit scale and applies the equalised-lr gain at run time, so one lr suits
+    all; exports such as MobileStyleGAN store the scaled weights (RMS 0.04 for a pointwise conv,
+    5 for a depthwise one), where one lr either freezes some or blows up others. Weights
+    (2 or more dims) therefore step by lr x RMS, biases (1 dim, never gain-scaled) by lr, and
+    scalars (noise strengths, RMS 0.0002-0.005) by lr x |value| (measured: one lr of 5e-4 on them
+    covered the tuned face in a grain texture).
+    """
+    groups = []
+    for p in G.parameters():
+        if not p.requires_grad:
+            continue
+        scale = 1.0
+        if config.relative_lr and p.ndim != 1:
+            scale = float(p.detach().float().square().mean().sqrt())
+        groups.append({"params": [p], "lr": config.lr * scale})
+    return groups
 
 
 def _mse_psnr(mse: float) -> float:

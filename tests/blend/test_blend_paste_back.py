@@ -80,13 +80,14 @@ def test_input_photo_is_never_modified(photos, aligned512):
     assert np.array_equal(photo, before)
 
 
-def test_auto_mode_picks_flow_when_the_photo_is_finer_than_the_crop(photos, detections, aligned512):
+def test_auto_mode_is_flow_for_fine_and_coarse_photos(photos, detections, aligned512):
     name = "portrait_b.jpg"
     photo = photos[name].pixels
     small = align_face(photo, detections[name][1][0], 64, "ffhq")
     assert blend_face(photo, small.crop, small).mode == "flow"
-    messi = aligned512["messi5.jpg"]  # a 37 px face in a 512 px crop
-    assert blend_face(photos["messi5.jpg"].pixels, messi.crop, messi).mode == "feather"
+    messi = aligned512["messi5.jpg"]  # a 37 px face in a 512 px crop: the photo's own pixels still win
+    result = blend_face(photos["messi5.jpg"].pixels, messi.crop, messi)
+    assert result.mode == "flow" and result.new_content == 0.0  # an unedited crop brings in nothing
 
 
 @pytest.mark.parametrize("mode", ["feather", "poisson", "flow"])
@@ -161,3 +162,21 @@ def test_tracked_points_pin_the_flow(aligned512):
     x, y = ((end[0] + 0.5) * field.grid_scale - 0.5).astype(int)
     np.testing.assert_allclose(field.flow[y, x], start[0] - end[0], atol=0.2)
     assert np.abs(field.flow[0, 0]).max() < 1e-3  # far away, nothing moves
+
+
+def test_new_content_ignores_texture_and_counts_structure(aligned512):
+    """Skin smoothed by the render is not new content (the photo keeps its own); a new blob is."""
+    from pipeline.blend import dense_flow, new_content
+
+    aligned = aligned512["portrait_b.jpg"]
+    crop = aligned.crop
+    alpha = np.ones(crop.shape[:2], np.float32)
+    rng = np.random.default_rng(0)
+    textured = np.clip(crop.astype(np.int16) + rng.integers(-25, 26, crop.shape), 0, 255).astype(np.uint8)
+    weight, _ = new_content(dense_flow(crop, textured), textured, alpha)
+    assert weight.mean() < 0.01
+    blob = crop.copy()
+    cv2.circle(blob, (256, 330), 40, (20, 20, 20), -1)
+    weight, _ = new_content(dense_flow(blob, crop), crop, alpha)
+    grid = weight.shape[0] / 512
+    assert weight[int(330 * grid), int(256 * grid)] > 0.9 and weight.mean() < 0.1

@@ -54,7 +54,7 @@ def test_mask_keeps_the_fixed_region(tiny_G, tiny_ws):
 
     free = drag(tiny_G, tiny_ws, **FAR, config=DragConfig(max_steps=8, lr=1e-2, feature_block=block), device=CPU)
     held = drag(tiny_G, tiny_ws, **FAR, mask=mask, config=DragConfig(max_steps=8, lr=1e-2, feature_block=block), device=CPU)
-    assert cfg.lambda_mask == 20
+    assert held.settings.lambda_mask == 20  # the paper's, for a model without drag_defaults
     assert fixed_change(held) < 0.3 * fixed_change(free)
     # the image moved at all in both runs
     assert fixed_change(free) > 0
@@ -157,3 +157,26 @@ def test_convergence_on_the_demo_model():
     r = drag(G, ws, [(28.0, 24.0)], [(32.0, 18.0)], config=DragConfig(lr=3e-2, max_steps=100), device=CPU)
     assert r.converged and r.distances[0] <= 1.0
     assert r.settings.feature_block == "l3"
+
+
+def test_a_drag_that_cannot_progress_stops_as_stalled(tiny_G, tiny_ws):
+    cfg = DragConfig(max_steps=60, lr=1e-9, feature_block="b16", stall_steps=5)  # the latent barely moves
+    r = drag(tiny_G, tiny_ws, **FAR, config=cfg, device=CPU)
+    assert r.status == "stalled" and not r.converged and r.steps == 5
+    never = drag(tiny_G, tiny_ws, **FAR, config=DragConfig(max_steps=8, lr=1e-9, feature_block="b16", stall_steps=0),
+                 device=CPU)
+    assert never.status == "max_steps" and never.steps == 8
+
+
+def test_unset_fields_take_the_models_drag_defaults(tiny_G, tiny_ws, monkeypatch):
+    paper = drag(tiny_G, tiny_ws, **FAR, config=DragConfig(max_steps=1, feature_block="b16"), device=CPU).settings
+    assert (paper.lambda_mask, paper.num_optimized_ws, paper.tracking_band, paper.stall_steps) == (20.0, 6, 0.0, 0)
+    assert paper.stop_distance == 1.0  # the paper's 1 px at 512, floored at 1 px for this 32 px model
+    monkeypatch.setattr(type(tiny_G), "drag_defaults",
+                        lambda self: {"lambda_mask": 5.0, "num_optimized_ws": 3, "tracking_band_at_512": 64.0,
+                                      "stall_steps": 7})
+    own = drag(tiny_G, tiny_ws, **FAR, config=DragConfig(max_steps=1, feature_block="b16"), device=CPU).settings
+    assert (own.lambda_mask, own.num_optimized_ws, own.tracking_band, own.stall_steps) == (5.0, 3, 4.0, 7)
+    told = drag(tiny_G, tiny_ws, **FAR, config=DragConfig(max_steps=1, feature_block="b16", lambda_mask=1.0),
+                device=CPU).settings
+    assert told.lambda_mask == 1.0  # what the caller sets wins

@@ -58,3 +58,21 @@ def test_search_offsets_square_window():
     off = search_offsets(12, 1.0)
     assert off.shape == (25 * 25, 2) and off.abs().max() == 12
     assert search_offsets(2, 0.5).shape == (81, 2)
+
+
+def test_band_keeps_the_handle_near_its_line():
+    """A better match off the drag's line (a contour running across it) is ignored inside the band."""
+    torch.manual_seed(4)
+    f = torch.randn(1, 8, SIZE, SIZE)
+    start, target = torch.tensor([[8.0, 16.0]]), torch.tensor([[24.0, 16.0]])
+    ref = sample_features(f, torch.tensor([[10.0, 21.0]]), (SIZE, SIZE))  # the exact match is 5 px off the line
+    free = track_points(f, ref, start, radius=6, step=1.0, image_size=(SIZE, SIZE), norm="l2")
+    banded = track_points(f, ref, start, radius=6, step=1.0, image_size=(SIZE, SIZE), norm="l2", band=1.0,
+                          lines=(start, target))
+    assert free.tolist() == [[10.0, 21.0]]
+    assert abs(banded[0, 1].item() - 16.0) <= 1.0
+    # A band that excludes every candidate falls back to the whole window (never an empty search).
+    far = torch.tensor([[8.0, 3.0]])
+    fallback = track_points(f, ref, far, radius=2, step=1.0, image_size=(SIZE, SIZE), norm="l2", band=0.5,
+                            lines=(start, target))
+    assert (fallback - far).abs().max() <= 2

@@ -113,7 +113,8 @@ def test_registry_entries_are_consistent():
         if entry.bundled:
             continue  # the demo model's rate is measured, not the paper's (see registry.py)
         wants_2e3 = entry.category in ("face", "cat", "car")
-        assert entry.drag_lr == (2e-3 if wants_2e3 else 1e-3), entry.name
+        if not entry.from_package:  # the package model's rate is measured (see registry.py)
+            assert entry.drag_lr == (2e-3 if wants_2e3 else 1e-3), entry.name
         assert entry.from_package or entry.url.startswith("https://")
         assert not entry.from_package or len(entry.source_sha256) == 64
 

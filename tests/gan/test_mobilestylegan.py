@@ -148,7 +148,7 @@ def test_conversion_is_cached_and_keyed_by_the_ir_files(G, home, monkeypatch):
     # Converted into this test's cache, unless a conversion was already in the checkout's checkpoints/.
     assert path.parent in (home, registry.REPO_CHECKPOINTS)
     assert path.name == f"{NAME}.{entry.source_sha256[:16]}.safetensors"
-    assert G.model_info["license"].startswith("non-commercial") and G.default_drag_lr == 2e-3
+    assert G.model_info["license"].startswith("non-commercial") and G.default_drag_lr == 4e-3
     assert registry.find_cached(entry) == path and registry.entry_for_file(path) is entry
 
     def no_conversion(*args, **kwargs):

@@ -1,6 +1,7 @@
 """The projector on tiny generators: recovery, W vs W+, noise maps, early stop, NaN, inputs."""
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -118,3 +119,36 @@ def test_clipped_comparison_pulls_pixels_back_into_range_but_never_further_out()
     # at -3 only raise it; a push further out (which changes nothing shown) is dropped.
     assert x.grad.tolist() == [1.0, -1.0, 1.0, 0.0, 0.0, -1.0]
     assert as_displayed(x).tolist() == [0.5, 0.5, 1.0, 1.0, -1.0, -1.0]
+
+
+def test_a_w_plus_stage_continues_from_a_w_stage(G, known_target):
+    _, target = known_target(G)
+    w_stage = project(G, target, config=ProjectConfig(num_steps=8, space="w", **PIXEL), device=CPU, progress=False)
+    # lr ~0: the W+ stage must start exactly where the W stage ended (not at w_avg), noise maps included.
+    frozen = ProjectConfig(num_steps=2, space="w+", initial_lr=1e-12, initial_noise_factor=0.0, **PIXEL)
+    cont = project(G, target, config=frozen, device=CPU, start=w_stage, progress=False)
+    assert cont.space == "w+" and torch.allclose(cont.ws, w_stage.ws, atol=1e-6)
+    assert set(cont.noise) == set(w_stage.noise)
+    assert abs(cont.final["psnr"] - w_stage.final["psnr"]) < 0.05
+    kept = project(G, target, config=dataclasses.replace(frozen, optimize_noise=False), device=CPU, start=w_stage,
+                   progress=False)
+    assert all(torch.equal(kept.noise[k], w_stage.noise[k]) for k in w_stage.noise)  # the start's maps, carried
+
+
+def test_coarse_phase_compares_at_its_own_resolution(G, known_target, monkeypatch):
+    _, target = known_target(G)
+    from pipeline.invert.perceptual import PerceptualDistance
+
+    seen = []
+    original = PerceptualDistance.features
+
+    def spy(self, img, *, resolution=None):
+        seen.append(resolution)
+        return original(self, img, resolution=resolution)
+
+    monkeypatch.setattr(PerceptualDistance, "features", spy)
+    cfg = ProjectConfig(num_steps=4, backbone="random-vgg", w_avg_samples=100, perceptual_resolution=32,
+                        coarse_resolution=16, coarse_fraction=0.5)
+    project(G, target, config=cfg, device=CPU, progress=False)
+    # target at 32 and at 16 px, then steps 0-1 coarse, 2-3 fine, then the final metrics (default).
+    assert seen[:6] == [32, 16, 16, 16, 32, 32]

@@ -72,3 +72,28 @@ def test_pivot_must_fit_the_generator(case):
     G, _, target = case
     with pytest.raises(ValueError, match="ws must be"):
         pivotal_tune(G, torch.zeros(1, 3, G.w_dim), target, config=PTIConfig(**MSE_ONLY), device=CPU, progress=False)
+
+
+def test_relative_lr_steps_each_tensor_by_its_own_scale(case):
+    from pipeline.invert.pti import _param_groups
+
+    G = case[0]
+    tuned = __import__("copy").deepcopy(G).requires_grad_(True)
+    groups = {id(g["params"][0]): g["lr"] for g in _param_groups(tuned, PTIConfig(lr=1e-3))}
+    for name, p in tuned.named_parameters():
+        rms = p.detach().square().mean().sqrt().item()
+        expected = 1e-3 if p.ndim == 1 else 1e-3 * rms  # biases by lr, weights and scalars by lr x RMS
+        assert groups[id(p)] == pytest.approx(expected), name
+    absolute = _param_groups(tuned, PTIConfig(lr=1e-3, relative_lr=False))
+    assert all(g["lr"] == 1e-3 for g in absolute)
+
+
+def test_bf16_pti_renders_what_it_trained(case):
+    """Each step's forward in its own autocast region: the float32 render afterwards fits too."""
+    G, pivot, target = case
+    cfg = PTIConfig(num_steps=25, lr=3e-3, bf16=True, **MSE_ONLY)
+    tuned = pivotal_tune(G, pivot, target, config=cfg, device=CPU, progress=False)
+    with torch.no_grad():
+        render = tuned.G.synthesis(tuned.ws)
+    assert psnr(render, target) > psnr(pivot.image, target) + 1.0
+    assert psnr(render, target) == pytest.approx(tuned.final["psnr"], abs=0.01)

@@ -153,3 +153,27 @@ class MobileStyleGANGenerator(LatentGenerator):
 
     def config_dict(self) -> dict:
         return self.config.to_dict()
+
+    def drag_defaults(self) -> dict:
+        """Measured on the five shared portraits, inverted with the CPU preset, examples/points.json
+        (jaw points 0.1 inter-ocular distances inwards, 26 px at 1024), b128 features, lr 4e-3:
+        - num_optimized_ws 10 (b4 to b32, the layers the paper's first 6 of StyleGAN2's 18 reach):
+          with 6, only the drag without a mask moved, to 7-11 px of 26 in 150 steps; with 10 it
+          reached the targets (1.6 px) in 110 steps;
+        - lambda_mask 5: with the paper's 20 no handle moved at all in 150 steps on any photo (the
+          fixed-region term wins every step); 1-2 moved but changed more outside the mask (mean
+          |edit - reconstruction| outside the grown mask 3.0-3.5 on grace_hopper vs 1.9 at 5);
+        - tracking_band_at_512 2: on a jaw line (self-similar along its length) the square window's
+          nearest feature slid the handle up the contour (portrait_a: a handle ended 39.7 px from
+          its target); within 2 px of the start-target line 3/5 photos converged, the other two
+          stopped 2.3-4.6 px short;
+        - stop_distance_at_512 2 (4 px at 1024, 0.4% of the side; the paper's 1 is 2 px here): with
+          2 px the example took 44 steps with 2 threads and never converged with 1 (300 steps, one
+          handle 4-6 px away from step 60 on); with 4 px all five photos converged in 16-84 steps,
+          and dlib's jaw landmarks re-detected on the renders moved as far (distance to target /
+          start distance 0.30-1.1 either way: the tracker's "converged" overstates the motion);
+        - stall_steps 40: stop a drag whose farthest handle got no closer for 40 steps, instead of
+          spending the rest of the 300-step cap (the 1-thread run above spent 240 steps stuck).
+        """
+        return {"num_optimized_ws": 10, "lambda_mask": 5.0, "tracking_band_at_512": 2.0, "stop_distance_at_512": 2.0,
+                "stall_steps": 40}
