@@ -18,15 +18,14 @@ from __future__ import annotations
 
 import argparse
 import math
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.evaluation.timing import timed  # noqa: E402
 from pipeline.common import resolve_device  # noqa: E402
 from pipeline.common.precision import autocast_bf16, bf16_native  # noqa: E402
 from pipeline.drag.config import choose_feature_block  # noqa: E402
@@ -36,21 +35,6 @@ from pipeline.gan.stylegan2 import StyleGAN2Config, StyleGAN2Generator  # noqa: 
 
 RANDOM_512 = "stylegan2-ffhq-512-random"
 DEFAULT_MODELS = ("mobilestylegan-ffhq-1024", "demo-face-64", RANDOM_512)
-
-
-def timed(fn, *, repeats: int, device: torch.device) -> float:
-    """Median seconds of fn() over `repeats` runs, after one warm-up."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        t0 = time.perf_counter()
-        fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def build(name: str, device: torch.device):

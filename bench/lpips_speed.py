@@ -15,9 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -25,27 +23,13 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.lpips_examples import read_examples  # noqa: E402
+from bench.evaluation.timing import timed  # noqa: E402
 from pipeline.common import resolve_device  # noqa: E402
 from pipeline.invert import PerceptualDistance, load_perceptual  # noqa: E402
 from pipeline.invert.perceptual import lpips_scaling  # noqa: E402
 
 NETS = ("lpips-vgg", "lpips-alex")
 VARIANTS = ("f32", "bf16", "channels_last", "channels_last+bf16")
-
-
-def timed(fn, *, repeats: int, device: torch.device) -> float:
-    """Median seconds of fn() over `repeats` runs, after one warm-up."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        t0 = time.perf_counter()
-        fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def _nhwc(x: torch.Tensor) -> torch.Tensor:

@@ -47,7 +47,7 @@ def register(subparsers) -> None:
     )
     p.add_argument("--session", type=Path, default=None,
                    help="edit-session folder (cli.py invert): drag its image, points in its crop px; no inversion")
-    p.add_argument("--model", default=None, help="checkpoint file or registry name (default: the demo model)")
+    p.add_argument("--model", default=None, help="checkpoint file or registry name (default: mobilestylegan-ffhq-1024, non-commercial weights)")
     p.add_argument("--seed", type=int, default=0, help="seed of the start latent z (default 0)")
     p.add_argument("--truncation", type=float, default=DEFAULT_TRUNCATION, help="truncation psi of the start latent")
     p.add_argument("--points", required=True, help='JSON: {"points": [{"handle": [x, y], "target": [x, y]}]}, image px')

@@ -16,7 +16,7 @@ from pipeline.gan.loading import load_generator, resolve_model_arg
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("generate", help="render the generator's image for a seed")
-    p.add_argument("--model", default=None, help="checkpoint file or registry name (default: the demo model)")
+    p.add_argument("--model", default=None, help="checkpoint file or registry name (default: mobilestylegan-ffhq-1024, non-commercial weights)")
     p.add_argument("--seed", type=int, required=True, help="latent seed (numpy RandomState, as DragGAN)")
     p.add_argument("--psi", type=float, default=0.7, help="truncation psi (1 = none)")
     p.add_argument("--noise-mode", choices=NOISE_MODES, default="const", help="per-layer noise")

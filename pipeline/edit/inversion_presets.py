@@ -1,12 +1,26 @@
 """The inversion an edit runs for a generator and a device: projection stages, then PTI.
 
-Three presets (numbers are the generator's own figures on the shared photos, bench/invert_presets.py):
+Three presets:
 - 'small' (models under 128 px, the 64 px demo): one projection of 250 steps, PTI of 120 with one
   absolute lr (its measured settings since session 1);
-- 'cpu' (larger models, no GPU): W, then W+, then PTI, sized so the README's edit of the default
-  1024 px model stays under 5 minutes on a 2-core CPU with 1 or 2 threads; bf16 autocast where the
-  CPU computes bf16 natively (AVX512-BF16/AMX), float32 elsewhere;
+- 'cpu' (larger models, no GPU): W 50 steps (the first half comparing at 128 px), W+ 30, PTI at
+  most 100 (stop at LPIPS-VGG 0.06 and 27 dB), bf16 autocast where the CPU computes bf16 natively;
 - 'gpu' (CUDA): the published schedules: a 450-step W pivot (PTI paper), 100 W+ steps, PTI of 350.
+
+How the CPU preset was chosen (default model, 2-core CPU; `python bench/invert_presets.py --levers`
+prints the per-step costs, without it the per-photo results):
+- step costs, 2 threads: projection 1.00 s (float32, LPIPS-VGG at 256 px), 0.66 s (bf16), 0.48 s
+  (bf16, LPIPS at 128 px); PTI 1.14 s (float32), 0.80 s (bf16), 0.54 s (bf16, LPIPS-Alex);
+- bf16's quality cost: PTI from the same grace_hopper pivot, 120 steps: float32 27.5 dB / LPIPS-VGG
+  0.055, bf16 26.6 dB / 0.061 (after 80 steps 24.7 / 0.082 and 25.2 / 0.077): about the same
+  curve for a third less time;
+- PTI's loss on LPIPS-VGG, not Alex: 80 Alex steps reached 24.8-25.0 dB but LPIPS-VGG only 0.21
+  (0.082 with VGG steps), and the PTI paper's figure (0.082) is what the edit must beat;
+- PTI's relative lr 3e-3 (pti._param_groups): one absolute 5e-4 (DragGAN's) reached 24.8 dB in 80
+  steps but covered the face in grain (the 0.0002-0.005 noise strengths grew); relative 5e-4 was
+  clean but slow (20.4 dB), relative 3e-3 clean at 24.8 dB;
+- steps: the README edit took 291 s with one thread at W 60 + W+ 40 + PTI 120 (too close to the
+  5-minute budget) and 240 s at 50 + 30 + 100 (2 threads: 139 s); PTI then stops at 26-27 dB.
 Noise maps stay the generator's own (`optimize_noise=False`): a projection that fits detail into
 the per-pixel noise leaves that detail in place while the drag moves the face around it.
 """
@@ -29,7 +43,7 @@ def preset_for(G: LatentGenerator, device: torch.device, preset: str = "auto") -
         return preset
     if G.img_resolution < SMALL_MODEL_PX:
         return "small"
-    return "gpu" if device.type == "cuda" else "cpu"
+    return "gpu" if device.type == "cuda" else "cpu"  # MPS: the CPU preset's budget, float32 there
 
 
 def preset_plan(preset: str, device: torch.device, G: LatentGenerator) -> tuple[tuple[ProjectConfig, ...], PTIConfig]:

@@ -1,4 +1,4 @@
-"""Generators: the LatentGenerator interface, StyleGAN2, the demo DCGAN, safe loaders, registry."""
+"""Generators: the LatentGenerator interface, StyleGAN2, MobileStyleGAN (default), the demo DCGAN, safe loaders, registry."""
 from .architectures import build_generator
 from .interface import FeatureBlock, LatentGenerator, seeded_z
 

@@ -13,8 +13,9 @@ Feature blocks are the outputs after each ReLU: 'l1' 4x4, 'l2' 8x8, 'l3' 16x16, 
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
+
+from .config_dicts import config_from_dict, config_to_dict
 
 import torch
 from torch import nn
@@ -47,15 +48,11 @@ class DCGANConfig:
             raise ValueError(f"DCGAN bn_eps must be > 0, got {self.bn_eps}")
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        return config_to_dict(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> "DCGANConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"unknown DCGAN config keys: {sorted(unknown)}")
-        return cls(**data)
+        return config_from_dict(cls, data, what="DCGAN")
 
 
 class DCGANGenerator(LatentGenerator):

@@ -1,7 +1,8 @@
 """The generator interface: all that drag, inversion and evaluation may assume of a generator.
 
-Two implementations: StyleGAN2 (`stylegan2.py`, W+ with `num_ws` entries) and the demo DCGAN
-adapter (`dcgan.py`, a single latent entry). Code outside `pipeline/gan/` must use only what is
+Three implementations: StyleGAN2 (`stylegan2/`, W+ with `num_ws` entries), MobileStyleGAN
+(`mobilestylegan/`, the default model, 23 W+ entries) and the demo DCGAN adapter (`dcgan.py`, a
+single latent entry). Code outside `pipeline/gan/` must use only what is
 declared here, never the internals of one architecture.
 
 Conventions

@@ -15,7 +15,14 @@ from .registry import CheckpointEntry, cache_dir, search_folders
 
 
 def find_converted(entry: CheckpointEntry) -> Path | None:
-    """The entry's converted file for the installed package, or None (package absent or not converted)."""
+    """The entry's converted file, or None (not converted yet, or the package is absent).
+
+    A conversion of the registry's pinned files is found by name alone: no package, no hashing.
+    """
+    if entry.source_sha256 is not None:
+        found = _search(entry, entry.source_sha256)
+        if found is not None:
+            return found
     try:
         folder = package_ir_folder()
     except UserError:
@@ -25,6 +32,10 @@ def find_converted(entry: CheckpointEntry) -> Path | None:
 
 def ensure_converted(entry: CheckpointEntry) -> Path:
     """The entry's converted file, converting the package's files into the cache folder when needed."""
+    if entry.source_sha256 is not None:
+        found = _search(entry, entry.source_sha256)
+        if found is not None:
+            return found
     folder = package_ir_folder()  # raises with the pip command when the package is missing
     digest = ir_sha256(folder)
     check_digest(digest, entry.source_sha256, folder)

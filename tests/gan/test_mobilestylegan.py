@@ -158,7 +158,13 @@ def test_conversion_is_cached_and_keyed_by_the_ir_files(G, home, monkeypatch):
     assert package_models.ensure_converted(entry) == path
 
 
-def test_changed_or_missing_package_files_are_refused(tmp_path, monkeypatch):
+def test_changed_or_missing_package_files_are_refused(G, tmp_path, monkeypatch):
+    # A converted file of the pinned package is found by name, with no package and no hashing.
+    monkeypatch.setattr(package_models, "package_ir_folder", lambda: pytest.fail("looked for the package"))
+    assert package_models.ensure_converted(registry.REGISTRY[NAME]) == Path(G.model_info["path"])
+    # With no conversion anywhere, the package's files are checked before converting.
+    monkeypatch.setenv(registry.HOME_ENV, str(tmp_path / "empty-home"))
+    monkeypatch.setattr(registry, "REPO_CHECKPOINTS", tmp_path / "no-checkpoints")
     src = ir_conversion.package_ir_folder()
     copy = tmp_path / "ir"
     shutil.copytree(src, copy)

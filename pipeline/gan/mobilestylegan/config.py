@@ -7,8 +7,9 @@ coefficient channels at 512 px) whose inverse DWT is the 1024 px image.
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
+
+from ..config_dicts import config_from_dict, config_to_dict
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,17 +48,8 @@ class MobileStyleGANConfig:
         return 1 + 3 * (len(self.channels) - 1) + 1
 
     def to_dict(self) -> dict:
-        out = dataclasses.asdict(self)
-        out["channels"] = list(self.channels)
-        return out
+        return config_to_dict(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> "MobileStyleGANConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"unknown MobileStyleGAN config keys: {sorted(unknown)}")
-        data = dict(data)
-        if "channels" in data:
-            data["channels"] = tuple(int(c) for c in data["channels"])
-        return cls(**data)
+        return config_from_dict(cls, data, what="MobileStyleGAN", int_tuples=("channels",))

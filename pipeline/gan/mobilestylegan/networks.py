@@ -22,7 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..interface import FeatureBlock, LatentGenerator
+from ..interface import FeatureBlock
+from ..style_generator import StyleBasedGenerator
 from .config import MobileStyleGANConfig
 from .layers import IDWTUpsample, SeparableStyledConv, StyledConv, WaveletHead
 
@@ -78,7 +79,7 @@ class SynthesisNetwork(nn.Module):
             setattr(self, f"b{res[i]}", SynthesisBlock(cfg.channels[i - 1], cfg.channels[i], resolution=res[i], cfg=cfg))
         self.head = WaveletHead(cfg.channels[-1], cfg.img_channels, w_dim=cfg.w_dim)
 
-    def features(self, ws: torch.Tensor, noise_mode: str, stop_resolution: int | None) -> torch.Tensor:
+    def features(self, ws: torch.Tensor, stop_resolution: int | None, noise_mode: str = "const") -> torch.Tensor:
         """ws [N, num_ws, w_dim] -> the hidden map [N, C, R, R] at stop_resolution (None: the last)."""
         x = self.const.expand(ws.shape[0], -1, -1, -1).contiguous(memory_format=torch.channels_last)
         x = self.b4.conv1(x, ws[:, 0], noise_mode)
@@ -93,37 +94,20 @@ class SynthesisNetwork(nn.Module):
         return x
 
     def forward(self, ws: torch.Tensor, noise_mode: str = "const") -> torch.Tensor:
-        x = self.features(ws, noise_mode, stop_resolution=None)
+        x = self.features(ws, None, noise_mode)
         return self.head(x, ws[:, -1])  # [N, img_channels, 2R, 2R]
 
 
-class MobileStyleGANGenerator(LatentGenerator):
+class MobileStyleGANGenerator(StyleBasedGenerator):
     """MobileStyleGAN behind our LatentGenerator interface (see the module docstring)."""
 
     arch = "mobilestylegan"
 
     def __init__(self, config: MobileStyleGANConfig) -> None:
-        super().__init__()
-        self.config = config
-        self.z_dim, self.w_dim = config.z_dim, config.w_dim
-        self.num_ws = config.num_ws
-        self.img_resolution, self.img_channels = config.img_resolution, config.img_channels
-        # As StyleGAN2Generator: the submodules keep the names `mapping.*` / `synthesis.*` in the
-        # state dict while attribute lookup finds the interface methods of the same names.
-        self._modules["mapping"] = MappingNetwork(config)
-        self._modules["synthesis"] = SynthesisNetwork(config)
-
-    @property
-    def mapping_net(self) -> MappingNetwork:
-        return self._modules["mapping"]
-
-    @property
-    def synthesis_net(self) -> SynthesisNetwork:
-        return self._modules["synthesis"]
+        super().__init__(config, mapping=MappingNetwork(config), synthesis=SynthesisNetwork(config))
 
     def mapping(self, z, truncation_psi=1.0, truncation_cutoff=None):
-        if z.ndim != 2 or z.shape[1] != self.z_dim:
-            raise ValueError(f"z must be [N, {self.z_dim}], got {list(z.shape)}")
+        self.check_z(z)
         w = self.mapping_net(z)  # [N, w_dim]
         ws = w.unsqueeze(1).repeat(1, self.num_ws, 1)  # [N, num_ws, w_dim]
         if truncation_psi != 1:
@@ -132,27 +116,10 @@ class MobileStyleGANGenerator(LatentGenerator):
             ws[:, :cut] = w_avg.lerp(ws[:, :cut], truncation_psi)
         return ws
 
-    def synthesis(self, ws, noise_mode="const"):
-        self.check_ws(ws)
-        self.check_noise_mode(noise_mode)
-        return self.synthesis_net(ws, noise_mode)
-
-    def synthesis_features(self, ws, block, noise_mode="const"):
-        self.check_ws(ws)
-        self.check_noise_mode(noise_mode)
-        return self.synthesis_net.features(ws, noise_mode, self.feature_block(block).resolution)
-
     @property
     def feature_blocks(self) -> tuple[FeatureBlock, ...]:
         cfg = self.config
         return tuple(FeatureBlock(f"b{r}", c, r) for r, c in zip(cfg.hidden_resolutions, cfg.channels))
-
-    @property
-    def w_avg(self) -> torch.Tensor:
-        return self.mapping_net.w_avg
-
-    def config_dict(self) -> dict:
-        return self.config.to_dict()
 
     def drag_defaults(self) -> dict:
         """Measured on the five shared portraits, inverted with the CPU preset, examples/points.json

@@ -1,9 +1,10 @@
 """StyleGAN2 generator configuration: the constructor arguments of NVIDIA's Generator, flat."""
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
+
+from ..config_dicts import config_from_dict, config_to_dict
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,17 +46,8 @@ class StyleGAN2Config:
         return 1 + 2 * (len(self.block_resolutions) - 1) + 1
 
     def to_dict(self) -> dict:
-        out = dataclasses.asdict(self)
-        out["resample_filter"] = list(self.resample_filter)
-        return out
+        return config_to_dict(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> "StyleGAN2Config":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"unknown StyleGAN2 config keys: {sorted(unknown)}")
-        data = dict(data)
-        if "resample_filter" in data:
-            data["resample_filter"] = tuple(int(v) for v in data["resample_filter"])
-        return cls(**data)
+        return config_from_dict(cls, data, what="StyleGAN2", int_tuples=("resample_filter",))

@@ -9,7 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..interface import FeatureBlock, LatentGenerator
+from ..interface import FeatureBlock
+from ..style_generator import StyleBasedGenerator
 from .config import StyleGAN2Config
 from .layers import FullyConnectedLayer, SynthesisLayer, ToRGBLayer
 from .ops import upsample2d
@@ -116,55 +117,19 @@ class SynthesisNetwork(nn.Module):
         raise ValueError(f"no synthesis block at resolution {stop_resolution}")
 
 
-class StyleGAN2Generator(LatentGenerator):
+class StyleGAN2Generator(StyleBasedGenerator):
     """NVIDIA's StyleGAN2 generator (unconditional, 'skip'), behind our LatentGenerator interface."""
 
     arch = "stylegan2"
 
     def __init__(self, config: StyleGAN2Config) -> None:
-        super().__init__()
-        self.config = config
-        self.z_dim, self.w_dim = config.z_dim, config.w_dim
-        self.num_ws = config.num_ws
-        self.img_resolution, self.img_channels = config.img_resolution, config.img_channels
-        # NVIDIA's names put the networks at `mapping.*` and `synthesis.*`, but on this class
-        # `mapping` and `synthesis` are the interface methods. Registering the submodules in
-        # _modules directly keeps the state-dict names while normal attribute lookup still
-        # finds the methods first.
-        self._modules["synthesis"] = SynthesisNetwork(config)
-        self._modules["mapping"] = MappingNetwork(config)
-
-    @property
-    def mapping_net(self) -> MappingNetwork:
-        return self._modules["mapping"]
-
-    @property
-    def synthesis_net(self) -> SynthesisNetwork:
-        return self._modules["synthesis"]
+        super().__init__(config, mapping=MappingNetwork(config), synthesis=SynthesisNetwork(config), first="synthesis")
 
     def mapping(self, z, truncation_psi=1.0, truncation_cutoff=None):
-        if z.ndim != 2 or z.shape[1] != self.z_dim:
-            raise ValueError(f"z must be [N, {self.z_dim}], got {list(z.shape)}")
+        self.check_z(z)
         return self.mapping_net(z, truncation_psi, truncation_cutoff)
-
-    def synthesis(self, ws, noise_mode="const"):
-        self.check_ws(ws)
-        self.check_noise_mode(noise_mode)
-        return self.synthesis_net(ws, noise_mode)
-
-    def synthesis_features(self, ws, block, noise_mode="const"):
-        self.check_ws(ws)
-        self.check_noise_mode(noise_mode)
-        return self.synthesis_net.features(ws, self.feature_block(block).resolution, noise_mode)
 
     @property
     def feature_blocks(self) -> tuple[FeatureBlock, ...]:
         cfg = self.config
         return tuple(FeatureBlock(f"b{r}", cfg.channels(r), r) for r in cfg.block_resolutions)
-
-    @property
-    def w_avg(self) -> torch.Tensor:
-        return self.mapping_net.w_avg
-
-    def config_dict(self) -> dict:
-        return self.config.to_dict()
