@@ -34,7 +34,7 @@ class FeatureBlock:
 class LatentGenerator(nn.Module, ABC):
     """A generator with a mapping to a (possibly multi-entry) latent and a stoppable synthesis."""
 
-    arch: str = ""  # registry key of the architecture ('stylegan2', 'dcgan')
+    arch: str = ""  # registry key of the architecture ('stylegan2', 'mobilestylegan', 'dcgan')
     z_dim: int
     w_dim: int
     num_ws: int

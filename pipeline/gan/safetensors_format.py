@@ -4,7 +4,7 @@ Layout: the tensors of `G.state_dict()` (floating tensors as contiguous float32 
 others unchanged) and string metadata:
   format          "portrait-drag-generator"
   format_version  "1"
-  arch            registry key of the architecture ('stylegan2', 'dcgan')
+  arch            registry key of the architecture ('stylegan2', 'mobilestylegan', 'dcgan')
   config          JSON of G.config_dict(), what build_generator(arch, config) needs
   drag_lr         the drag learning rate the model family wants, e.g. "0.002"
 plus optional entries such as name, crop_convention, landmark_template (JSON), source, license.

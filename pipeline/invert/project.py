@@ -112,12 +112,42 @@ def project(
         m.requires_grad_(True)
 
     # 4. Adam steps.
+    history, stop_reason, clock = _descend(G, w_opt, maps, target, config, perceptual, w_std=w_std, device=device,
+                                           gen=gen, desc=f"project {space}", progress=progress)
+
+    # 5. The result without the exploration noise.
+    for m in maps:
+        m.requires_grad_(False)
+    with torch.no_grad():
+        ws = _expand(w_opt.detach(), G.num_ws)
+        image = G.synthesis(ws, noise_mode="const")
+        final = reconstruction_metrics(image, target, perceptual)
+    seconds = time.perf_counter() - began
+    logger.info("projection (%s): %d steps, stopped by %s, perceptual %.4f, PSNR %.2f dB, %.1f s",
+                space, len(history["loss"]), stop_reason, final["perceptual"], final["psnr"], seconds)
+    if maps:
+        noise = {name: buf.detach().cpu().clone() for name, buf in noise_buffers(G).items()}
+    else:  # the maps G (or the start) rendered with
+        noise = dict(start.noise) if start is not None else {}
+    return Projection(
+        ws=ws.cpu(), noise=noise, image=image.cpu(), space=space, steps=len(history["loss"]),
+        stop_reason=stop_reason, final=final, history=history, backbone=dict(perceptual.info),
+        config=config.to_dict(), seconds=seconds, seconds_per_step=clock.mean(),
+    )
+
+
+def _descend(
+    G: LatentGenerator, w_opt: torch.Tensor, maps: list[torch.Tensor], target: torch.Tensor, config: ProjectConfig,
+    perceptual: PerceptualDistance, *, w_std: float, device: torch.device, gen: torch.Generator, desc: str,
+    progress: bool,
+) -> tuple[dict[str, list[float]], str, "StepClock"]:
+    """The Adam loop over w_opt (and the noise maps): (per-step history, stop reason, clock)."""
     targets = _target_features(perceptual, target, config)
     optimizer = torch.optim.Adam([w_opt] + maps, lr=config.initial_lr, betas=(0.9, 0.999))
     history: dict[str, list[float]] = {k: [] for k in ("loss", "fit", "perceptual", "pixel", "noise_reg", "lr")}
     stop_reason = "max_steps"
     clock = StepClock()
-    bar = tqdm(range(config.num_steps), desc=f"project {space}", disable=not progress, leave=False)
+    bar = tqdm(range(config.num_steps), desc=desc, disable=not progress, leave=False)
     for step in bar:
         clock.tick()
         t = step / config.num_steps
@@ -144,26 +174,7 @@ def project(
             break
     bar.close()
     clock.tick()
-
-    # 5. The result without the exploration noise.
-    for m in maps:
-        m.requires_grad_(False)
-    with torch.no_grad():
-        ws = _expand(w_opt.detach(), G.num_ws)
-        image = G.synthesis(ws, noise_mode="const")
-        final = reconstruction_metrics(image, target, perceptual)
-    seconds = time.perf_counter() - began
-    logger.info("projection (%s): %d steps, stopped by %s, perceptual %.4f, PSNR %.2f dB, %.1f s",
-                space, len(history["loss"]), stop_reason, final["perceptual"], final["psnr"], seconds)
-    if maps:
-        noise = {name: buf.detach().cpu().clone() for name, buf in noise_buffers(G).items()}
-    else:  # the maps G (or the start) rendered with
-        noise = dict(start.noise) if start is not None else {}
-    return Projection(
-        ws=ws.cpu(), noise=noise, image=image.cpu(), space=space, steps=len(history["loss"]),
-        stop_reason=stop_reason, final=final, history=history, backbone=dict(perceptual.info),
-        config=config.to_dict(), seconds=seconds, seconds_per_step=clock.mean(),
-    )
+    return history, stop_reason, clock
 
 
 def _target_features(perceptual: PerceptualDistance, target: torch.Tensor, config: ProjectConfig) -> dict:

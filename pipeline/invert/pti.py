@@ -105,16 +105,10 @@ def pivotal_tune(
     bar = tqdm(range(config.num_steps), desc="pti", disable=not progress, leave=False)
     for step in bar:
         clock.tick()
-        with autocast_bf16(torch.device(device), config.bf16):  # one region per step (see common/precision.py)
-            img = tuned.synthesis(ws, noise_mode="const")
-            if config.clip_images:
-                img = as_displayed(img)
-            dist = perceptual.distance(perceptual.features(img), target_feats).sum().float()
-            mse = F.mse_loss(img.float(), target)
+        img, dist, mse = _fit_terms(tuned, ws, target, target_feats, perceptual, config, torch.device(device))
         history["perceptual"].append(dist.item())
         history["mse"].append(mse.item())
-        if config.stop_distance > 0 and history["perceptual"][-1] < config.stop_distance and (
-                config.stop_psnr <= 0 or _mse_psnr(history["mse"][-1]) >= config.stop_psnr):
+        if _target_reached(history, config):
             stop_reason = "target_reached"
             history["loss"].append((config.l2_weight * mse + config.perceptual_weight * dist).item())
             history["locality"].append(0.0)
@@ -146,6 +140,25 @@ def pivotal_tune(
         history=history, backbone=dict(perceptual.info), config=config.to_dict(), seconds=seconds,
         seconds_per_step=clock.mean(),
     )
+
+
+def _fit_terms(tuned: LatentGenerator, ws: torch.Tensor, target: torch.Tensor, target_feats: list, perceptual,
+               config: PTIConfig, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(image as compared, perceptual distance, MSE) of the tuned generator at the pivot."""
+    with autocast_bf16(device, config.bf16):  # one region per step (see common/precision.py)
+        img = tuned.synthesis(ws, noise_mode="const")
+        if config.clip_images:
+            img = as_displayed(img)
+        dist = perceptual.distance(perceptual.features(img), target_feats).sum().float()
+        mse = F.mse_loss(img.float(), target)
+    return img, dist, mse
+
+
+def _target_reached(history: dict[str, list[float]], config: PTIConfig) -> bool:
+    """The early stop: distance under stop_distance and PSNR at least stop_psnr (before stepping)."""
+    if config.stop_distance <= 0 or history["perceptual"][-1] >= config.stop_distance:
+        return False
+    return config.stop_psnr <= 0 or _mse_psnr(history["mse"][-1]) >= config.stop_psnr
 
 
 def _param_groups(G: LatentGenerator, config: PTIConfig) -> list[dict]:
