@@ -25,7 +25,7 @@ from ...common.hashing import sha256_file
 from ..safetensors_format import save_generator
 from .config import MobileStyleGANConfig
 from .ir_weights import mapping_state, synthesis_state, to_state_dict
-from .networks import MobileStyleGANGenerator
+from .generator import MobileStyleGANGenerator
 from .openvino_ir import read_ir
 
 log = logging.getLogger(__name__)

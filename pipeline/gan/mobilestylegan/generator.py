@@ -25,7 +25,7 @@ from torch import nn
 from ..interface import FeatureBlock
 from ..style_generator import StyleBasedGenerator
 from .config import MobileStyleGANConfig
-from .layers import IDWTUpsample, SeparableStyledConv, StyledConv, WaveletHead
+from .blocks import IDWTUpsample, SeparableStyledConv, StyledConv, WaveletHead
 
 
 class MappingNetwork(nn.Module):
