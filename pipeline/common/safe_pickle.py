@@ -47,6 +47,13 @@ class WhitelistUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError("persistent ids are not allowed")
 
 
+def starts_like_a_pickle(f) -> bool:
+    """Whether the open binary file starts with a protocol 2-5 header (the position is left at 0)."""
+    head = f.read(2)
+    f.seek(0)
+    return len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5
+
+
 def _numpy_reconstruct():
     try:
         from numpy._core.multiarray import _reconstruct  # NumPy 2 (the old path warns)
@@ -75,7 +82,8 @@ def _frombuffer(buf, dtype, shape, order):
     return np.frombuffer(buf, dtype=dtype).reshape(shape, order=order)
 
 
-def _latin1_encode(text, encoding="latin1"):
+def latin1_encode(text, encoding="latin1"):
+    """`_codecs.encode` as protocol 2 uses it (bytes written as latin1 text), and nothing else."""
     if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
         raise pickle.UnpicklingError("_codecs.encode is only accepted for latin1 byte strings")
     return text.encode("latin1")
@@ -88,7 +96,7 @@ _NUMPY_ARRAYS: dict[tuple[str, str], Any] = {
     ("numpy", "dtype"): np.dtype,
     ("numpy.core.numeric", "_frombuffer"): _frombuffer,  # protocol 5, NumPy 1.x writers
     ("numpy._core.numeric", "_frombuffer"): _frombuffer,  # protocol 5, NumPy 2 writers
-    ("_codecs", "encode"): _latin1_encode,  # protocol 2's bytes
+    ("_codecs", "encode"): latin1_encode,  # protocol 2's bytes
 }
 
 
@@ -105,10 +113,8 @@ def read_array_pickle(path: str | os.PathLike, *, fix: str) -> dict[str, np.ndar
                          f"are read from it (nothing in the file is executed); {fix}")
 
     with open(path, "rb") as f:
-        head = f.read(2)
-        if len(head) < 2 or head[0] != 0x80 or not 2 <= head[1] <= 5:
+        if not starts_like_a_pickle(f):
             raise UserError(f"{path} is not a pickle (expected protocol 2-5 at the start of the file); {fix}")
-        f.seek(0)
         try:
             tree = WhitelistUnpickler(f, allowed=_NUMPY_ARRAYS, refuse=refuse).load()
         except UserError:

@@ -2,7 +2,7 @@
 
 NVIDIA pickles every module as `torch_utils.persistence._reconstruct_persistent_obj(meta)`,
 where `meta['module_src']` is a whole Python source file that the official loader executes.
-We never do: a whitelist unpickler maps the nine globals NVIDIA's pickles use (plus `set` and a
+We never do (nvidia_unpickler.py): a whitelist unpickler maps the nine globals NVIDIA's pickles use (plus `set` and a
 latin1-only `_codecs.encode`, which protocols 2-3 need), persistent objects become inert
 `PersistentStub`s holding `meta`, and storages are read with `torch.load(weights_only=True)`.
 From the stub tree we rebuild the official state dict (parameters, persistent buffers, then
@@ -19,20 +19,16 @@ num_fp16_res) are cross-checked against them and win when they disagree.
 """
 from __future__ import annotations
 
-import collections
-import io
 import logging
 import os
-import pickle
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from ..common import UserError
+from .nvidia_unpickler import MalformedPickle, PersistentStub, unpickle_safely
 from .stylegan2.config import StyleGAN2Config
 
 log = logging.getLogger(__name__)
@@ -63,142 +59,6 @@ class NetworkPickle:
     source_key: str  # 'G_ema' | 'G' | 'root' (a bare pickled Generator)
 
 
-# ---- the whitelist ------------------------------------------------------------------------
-
-
-class PersistentStub:
-    """Stands in for a persistent NVIDIA module: holds `meta`; its `module_src` is never run."""
-
-    __slots__ = ("meta",)
-
-    def __init__(self, meta: Any) -> None:
-        self.meta = meta
-
-    @property
-    def class_name(self) -> str:
-        return str(self.meta.get("class_name", "?")) if isinstance(self.meta, dict) else "?"
-
-    @property
-    def state(self) -> dict:
-        state = self.meta.get("state") if isinstance(self.meta, dict) else None
-        if not isinstance(state, dict):
-            raise _Malformed(f"persistent object '{self.class_name}' has no state dict")
-        return state
-
-
-class EasyDict(dict):
-    """Stand-in for dnnlib.util.EasyDict: created by NEWOBJ, then filled by SETITEMS."""
-
-
-class _Malformed(Exception):
-    """The pickle unpickled but its content is not a network pickle as NVIDIA writes it."""
-
-
-def _reconstruct_persistent_obj(meta: Any) -> PersistentStub:
-    return PersistentStub(meta)
-
-
-def _load_from_bytes(data: bytes) -> Any:
-    # torch's own version unpickles the blob with weights_only=False; a storage needs nothing more.
-    if not isinstance(data, (bytes, bytearray)):
-        raise _Malformed("a storage blob is not a byte string")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # TypedStorage deprecation warning on legacy streams
-        return torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
-
-
-def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=False, backward_hooks=None, metadata=None):
-    # Hooks are dropped on purpose: a network's tensors never need them.
-    return torch._utils._rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, collections.OrderedDict())
-
-
-def _rebuild_parameter(data, requires_grad, backward_hooks=None):
-    if not isinstance(data, torch.Tensor):
-        raise _Malformed("a parameter's data is not a tensor")
-    return torch.nn.Parameter(data, requires_grad=bool(requires_grad))
-
-
-def _latin1_encode(text, encoding="latin1"):
-    # Protocol 2 has no bytes opcode: it writes bytes as _codecs.encode(str, 'latin1').
-    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
-        raise _Malformed("_codecs.encode is only accepted for latin1 byte strings")
-    return text.encode("latin1")
-
-
-def _numpy_scalar():
-    try:
-        from numpy._core.multiarray import scalar  # NumPy 2
-    except ImportError:  # pragma: no cover - NumPy 1.x
-        from numpy.core.multiarray import scalar
-    return scalar
-
-
-_ALLOWED: dict[tuple[str, str], Any] = {
-    ("torch_utils.persistence", "_reconstruct_persistent_obj"): _reconstruct_persistent_obj,
-    ("collections", "OrderedDict"): collections.OrderedDict,
-    ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
-    ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
-    ("torch.storage", "_load_from_bytes"): _load_from_bytes,
-    ("numpy._core.multiarray", "scalar"): _numpy_scalar(),
-    ("numpy.core.multiarray", "scalar"): _numpy_scalar(),  # NumPy 1.x spelling (NVIDIA's releases)
-    ("numpy", "dtype"): np.dtype,
-    ("dnnlib.util", "EasyDict"): EasyDict,
-    # Data-only names that lower protocols need (fixtures are protocol 4 and use none of them):
-    # protocols 2-3 pickle `_non_persistent_buffers_set` as set([...]); protocol 2 writes bytes
-    # through _codecs.encode and spells builtins '__builtin__'.
-    ("builtins", "set"): set,
-    ("__builtin__", "set"): set,
-    ("_codecs", "encode"): _latin1_encode,
-}
-
-
-class _WhitelistUnpickler(pickle.Unpickler):
-    """find_class serves GLOBAL and STACK_GLOBAL (and EXT*) alike: one gate for every form.
-
-    Overriding find_class also bypasses pickle's Python-2 name mapping, so names arrive as
-    written in the file.
-    """
-
-    def __init__(self, file, *, display_path: str) -> None:
-        super().__init__(file)
-        self._display_path = display_path
-
-    def find_class(self, module: str, name: str) -> Any:
-        try:
-            return _ALLOWED[(module, name)]
-        except KeyError:
-            pass
-        if module.startswith("dnnlib.tflib"):
-            raise UserError(
-                f"{self._display_path} is a TensorFlow-era StyleGAN pickle (it references '{module}.{name}'), "
-                "which is not supported: use a PyTorch network pickle (stylegan3 or stylegan2-ada-pytorch)"
-            )
-        raise UserError(
-            f"network pickle {self._display_path} references the global '{module}.{name}', which is not allowed: "
-            "only NVIDIA's StyleGAN2 generator pickles can be read (nothing in a pickle is ever executed)"
-        )
-
-    def persistent_load(self, pid: Any) -> Any:
-        raise pickle.UnpicklingError("persistent ids are not used by network pickles")
-
-
-def unpickle_safely(path: str | os.PathLike) -> Any:
-    """The pickle's top-level object, with persistent modules as `PersistentStub`s."""
-    path = Path(path)
-    with open(path, "rb") as f:
-        head = f.read(2)
-        if len(head) < 2 or head[0] != 0x80 or not 2 <= head[1] <= 5:
-            raise UserError(f"{path} is not a network pickle (expected pickle protocol 2-5 at the start of the file)")
-        f.seek(0)
-        try:
-            return _WhitelistUnpickler(f, display_path=str(path)).load()
-        except UserError:
-            raise
-        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError, KeyError,
-                AttributeError, RuntimeError, OverflowError, MemoryError, _Malformed) as exc:
-            raise UserError(f"{path} is a truncated or corrupt network pickle ({type(exc).__name__}: {exc})") from exc
-
-
 # ---- from the stub tree to a state dict and a config --------------------------------------
 
 
@@ -209,7 +69,7 @@ def _walk_modules(stub: PersistentStub, prefix: str = ""):
         if child is None:
             continue
         if not isinstance(child, PersistentStub):
-            raise _Malformed(f"submodule '{prefix}{name}' is not a persistent object")
+            raise MalformedPickle(f"submodule '{prefix}{name}' is not a persistent object")
         yield from _walk_modules(child, f"{prefix}{name}.")
 
 
@@ -225,7 +85,7 @@ def _state_dict_of(root: PersistentStub) -> dict[str, torch.Tensor]:
             if tensor is None:
                 continue
             if not isinstance(tensor, torch.Tensor):
-                raise _Malformed(f"'{prefix}{name}' is not a tensor")
+                raise MalformedPickle(f"'{prefix}{name}' is not a tensor")
             out[prefix + name] = tensor.detach().to(torch.float32)
     return out
 
@@ -420,7 +280,7 @@ def read_network_pickle(path: str | os.PathLike) -> NetworkPickle:
         synthesis_state = synthesis.state if isinstance(synthesis, PersistentStub) else {}
         flavour = _detect_flavour(G.state.get("_init_kwargs") or {}, synthesis_state, path)
         config = _config_from_kwargs(G, flavour, path)
-    except (_Malformed, AttributeError, TypeError, ValueError) as exc:
+    except (MalformedPickle, AttributeError, TypeError, ValueError) as exc:
         raise UserError(f"{path} is a truncated or corrupt network pickle ({exc})") from exc
     _check_shapes(config, state_dict, path)
     log.debug("%s: %s generator from '%s', %d tensors, %s", path, flavour, source_key, len(state_dict), config)

@@ -100,7 +100,10 @@ def project(
     began = time.perf_counter()
 
     # 2. Start point and spread of w.
-    w_avg, w_std = w_statistics(G, num_samples=config.w_avg_samples, seed=config.seed, device=device)
+    # A continued stage without exploration noise needs neither (the mapping samples cost a pass).
+    w_std = 0.0
+    if start is None or config.initial_noise_factor > 0:
+        w_avg, w_std = w_statistics(G, num_samples=config.w_avg_samples, seed=config.seed, device=device)
     w_start = w_avg if start is None else start.ws.to(device)[:, :1] if space == "w" else start.ws.to(device)
     w_opt = _expand(w_start, G.num_ws if space == "w+" else 1).clone().requires_grad_(True)  # [1, entries, w_dim]
 
