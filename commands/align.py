@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.align import CONVENTIONS, AlignedFace, DetectConfig, align_all_faces, align_photo, aligned_to_json
+from pipeline.align import CONVENTIONS, DETECTORS, AlignedFace, DetectConfig, align_all_faces, align_photo, aligned_to_json
 from pipeline.common import UserError, write_json_atomic
 from pipeline.common.images import Photo, read_photo, save_image
 
@@ -30,6 +30,9 @@ def add_align_arguments(p: argparse.ArgumentParser) -> None:
                    help='landmark template: [[x, y] x 68] in 0..1 of the crop, or {"landmark_template": [...]}')
     p.add_argument("--predictor", type=Path, default=None,
                    help="dlib shape_predictor_68_face_landmarks.dat (default: found automatically)")
+    p.add_argument("--detector", choices=DETECTORS, default=DetectConfig().detector,
+                   help="face detector: auto (default: dlib's HOG and CNN detectors, merged; finds turned heads and "
+                        "faces filling the frame), hog (fastest, frontal faces), cnn")
     p.add_argument("--upsample", type=int, default=DetectConfig().upsample,
                    help="dlib detector upsamplings (more finds smaller faces, slower; default 1)")
 
@@ -80,7 +83,7 @@ def load_template(path: Path | None, convention: str) -> np.ndarray | None:
 def detect_config(args: argparse.Namespace) -> DetectConfig:
     if args.upsample < 0 or args.upsample > 4:
         raise UserError(f"--upsample must be 0 to 4, got {args.upsample}")
-    return DetectConfig(upsample=args.upsample)
+    return DetectConfig(upsample=args.upsample, detector=args.detector)
 
 
 def align_from_args(args: argparse.Namespace, photo: Photo, face: int | None) -> AlignedFace:

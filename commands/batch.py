@@ -74,8 +74,12 @@ def run(args: argparse.Namespace) -> int:
     done = len(outcome.records) - len(failed)
     for name in failed:
         print(f"{name}: {outcome.records[name]['status']}: {outcome.records[name].get('reason', '')}", file=sys.stderr)
-    print(f"batch: {done} edited, {len(failed)} failed ({outcome.processed} run now, {outcome.skipped} already "
-          f"finished); summary: {args.output / 'summary.csv'}", file=sys.stderr)
+    flagged = outcome.flagged
+    for name in flagged:
+        reasons = "; ".join(f.get("reason", "") for f in outcome.records[name].get("faces") or [] if f.get("flagged"))
+        print(f"{name}: check the result: {reasons}", file=sys.stderr)
+    print(f"batch: {done} edited ({len(flagged)} flagged to check), {len(failed)} failed ({outcome.processed} run "
+          f"now, {outcome.skipped} already finished); summary: {args.output / 'summary.csv'}", file=sys.stderr)
     return 1 if failed else 0
 
 

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from pipeline.align import DetectConfig
+from pipeline.align import DETECTORS, DetectConfig
 from pipeline.blend import MODES
 from pipeline.common import UserError, resolve_device
 from pipeline.drag import DragConfig
@@ -55,6 +55,9 @@ def add_edit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, default=None, help="drag learning rate (default: the model's)")
     p.add_argument("--blend", choices=MODES, default="auto",
                    help="paste-back: flow (warp the photo's own pixels), feather, poisson, none, auto (default)")
+    p.add_argument("--detector", choices=DETECTORS, default=DetectConfig().detector,
+                   help="face detector: auto (default: dlib's HOG and CNN detectors, merged; finds turned heads and "
+                        "faces filling the frame), hog (fastest, frontal faces), cnn")
     p.add_argument("--upsample", type=int, default=DetectConfig().upsample,
                    help="dlib detector upsamplings (more finds smaller faces, slower; default 1)")
     p.add_argument("--seed", type=int, default=0, help="seed of the inversion and the drag (default 0)")
@@ -98,7 +101,7 @@ def edit_config(args: argparse.Namespace, *, face: int | None = None) -> EditCon
     return EditConfig(face=face, seed=args.seed, backbone=args.backbone, preset=args.preset,
                       invert_steps=args.invert_steps, pti_steps=args.pti_steps,
                       use_pti={"auto": None, "on": True, "off": False}[args.pti], drag=DragConfig(**drag),
-                      blend_mode=args.blend, detect=DetectConfig(upsample=args.upsample))
+                      blend_mode=args.blend, detect=DetectConfig(upsample=args.upsample, detector=args.detector))
 
 
 def log_figures(result) -> None:
@@ -112,9 +115,9 @@ def log_figures(result) -> None:
     if final:
         side = result.inversion.reconstruction.shape[0]
         stage = "PTI" if report.get("pti") else "projection"
-        log.info("reconstruction after %s: PSNR %.2f dB at %d px, %s %.4f (images at 256 px); paste-back took %.1f%% "
-                 "of the face from the render", stage, final["psnr"], side, result.inversion.backbone,
-                 final["perceptual"], 100 * result.blend.new_content)
+        log.info("reconstruction after %s: PSNR %.2f dB at %d px, %s %.4f (images at 256 px); new content %.1f%% of "
+                 "the face", stage, final["psnr"], side, result.inversion.backbone, final["perceptual"],
+                 100 * result.blend.new_content)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -122,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
     from pipeline.invert.backbone import resolve_backbone
     from pipeline.edit.edit import align_face_for, edit_face, invert_face
     from pipeline.edit.outputs import EditOutputs, check_outputs, save_edit
-    from pipeline.edit.report import RERENDERED_WARNING, edit_report
+    from pipeline.edit.report import edit_report
     from pipeline.edit.sessions import is_session, load_edit_session, save_edit_session
     from pipeline.gan.loading import load_generator, resolve_model_arg
 
@@ -177,12 +180,13 @@ def run(args: argparse.Namespace) -> int:
                                             "points_file": str(args.points), "points_spec": points.to_json(),
                                             "settings": config.to_dict()})
     save_edit(result, photo, outputs, report=report)
-    log.info("wrote %s (%s paste-back, drag %s in %d steps)", output, result.blend.mode, result.drag.status,
-             result.drag.steps)
     log_figures(result)
-    if result.blend.new_content > RERENDERED_WARNING:
-        log.warning("paste-back took %.0f%% of the face from the generator's render: the drag changed more than the "
-                    "points asked; try shorter offsets, --steps lower, or a mask", 100 * result.blend.new_content)
+    if result.flags:
+        log.warning("wrote %s (%s paste-back, drag %s in %d steps) but CHECK IT: %s", output, result.blend.mode,
+                    result.drag.status, result.drag.steps, "; ".join(result.flags))
+    else:
+        log.info("wrote %s (%s paste-back, drag %s in %d steps)", output, result.blend.mode, result.drag.status,
+                 result.drag.steps)
     if result.drag.status == STATUS_NAN:
         print(f"error: the drag loss became NaN after {result.drag.steps} steps; the last finite result was saved "
               f"to {output}: try a lower --lr", file=sys.stderr)

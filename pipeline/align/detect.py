@@ -1,8 +1,10 @@
-"""Face detection with dlib's frontal HOG detector, fast on large photos.
+"""Face detection: dlib's frontal HOG detector, and its CNN (MMOD) detector for what HOG misses.
 
-Large photos are searched on a reduced copy (so a 12 MP photo costs about what a 1 MP one
-does); each hit is then re-detected in a window around it, cut from the full photo at a size
-where dlib is at its most precise.
+HOG is fast and precise on frontal faces but misses turned heads and faces that fill the
+frame; the CNN finds those (bench/face_detection.py). By default both run and their hits are
+merged, HOG's box kept where both found a face. Large photos are searched on a reduced copy
+(so a 12 MP photo costs about what a 1 MP one does); each HOG hit is then re-detected in a
+window around it, cut from the full photo at a size where dlib is at its most precise.
 """
 from __future__ import annotations
 
@@ -14,12 +16,15 @@ import numpy as np
 
 from pipeline.common import UserError
 
-from .types import DetectConfig, DetectedFace
+from .cnn_detect import run_cnn
+from .types import DETECTORS, DetectConfig, DetectedFace
 
 logger = logging.getLogger(__name__)
 
 # dlib's detection window is 80 px; a face box near twice that is detected most precisely.
 _REFINE_FACE_PX = 160
+# A CNN hit overlapping a HOG hit this much (intersection over union) is the same face.
+_SAME_FACE_IOU = 0.3
 
 
 @functools.lru_cache(maxsize=1)
@@ -36,11 +41,35 @@ def detect_faces(image: np.ndarray, *, config: DetectConfig = DetectConfig()) ->
     weak hits are kept and a warning is logged).
     """
     _check_image(image)
-    if config.upsample < 0 or config.max_side < 64:
-        raise UserError("detection needs upsample >= 0 and max_side >= 64")
-    height, width = image.shape[:2]
+    if config.upsample < 0 or config.max_side < 64 or config.cnn_max_side < 64:
+        raise UserError("detection needs upsample >= 0, max_side >= 64 and cnn_max_side >= 64")
+    if config.detector not in DETECTORS:
+        raise UserError(f"unknown face detector '{config.detector}'; use one of {', '.join(DETECTORS)}")
 
-    # 1. Coarse search on a copy no larger than max_side.
+    # 1-2. HOG: coarse search on a reduced copy, each hit refined at full resolution.
+    faces = _hog_faces(image, config) if config.detector in ("auto", "hog") else []
+
+    # 3. CNN: adds the faces HOG did not find (a HOG box is the landmark predictor's own), and
+    #    confirms weak HOG hits it also found.
+    confirmed: set[int] = set()
+    if config.detector in ("auto", "cnn"):
+        hog_count = len(faces)
+        for box, confidence in run_cnn(image, max_side=config.cnn_max_side, min_confidence=config.cnn_min_confidence):
+            same = [i for i in range(hog_count) if _iou(box, faces[i].box) >= _SAME_FACE_IOU]
+            confirmed.update(same)
+            if not same:
+                faces.append(DetectedFace(box=box, score=confidence, source="cnn"))
+
+    # 4. Drop weak HOG hits no CNN hit confirmed, unless nothing else is there.
+    strong = [f for i, f in enumerate(faces) if f.source == "cnn" or i in confirmed or f.score >= config.min_score]
+    if not strong and faces:
+        logger.warning("only weak face detections (best score %.2f); results may be poor", max(f.score for f in faces))
+        strong = faces
+    return sorted(strong, key=lambda f: f.centre_x)
+
+
+def _hog_faces(image: np.ndarray, config: DetectConfig) -> list[DetectedFace]:
+    height, width = image.shape[:2]
     scale = min(1.0, config.max_side / max(height, width))
     small = image if scale >= 1.0 else cv2.resize(
         image, (max(int(round(width * scale)), 1), max(int(round(height * scale)), 1)), interpolation=cv2.INTER_AREA)
@@ -48,17 +77,9 @@ def detect_faces(image: np.ndarray, *, config: DetectConfig = DetectConfig()) ->
         DetectedFace(box=_scale_box(box, small.shape, image.shape), score=score)
         for box, score in _run_detector(small, config.upsample)
     ]
-
-    # 2. Refine each hit at full resolution.
     if config.refine and scale < 1.0:
         faces = [_refine(image, face) for face in faces]
-
-    # 3. Drop weak hits unless nothing else is there.
-    strong = [f for f in faces if f.score >= config.min_score]
-    if not strong and faces:
-        logger.warning("only weak face detections (best score %.2f); results may be poor", max(f.score for f in faces))
-        strong = faces
-    return sorted(strong, key=lambda f: f.centre_x)
+    return faces
 
 
 def select_face(
@@ -67,8 +88,8 @@ def select_face(
     """Index of the face to use: `face` (left to right from 0) or, when None, the largest."""
     if not faces:
         raise UserError(
-            f"{name}: no face found; use a photo with a frontal face, or try --upsample {config.upsample + 1} "
-            "if the face is small"
+            f"{name}: no face found (detector {config.detector}); use a photo where the face is visible and "
+            f"at least {config.min_face_px} px wide, or try --upsample {config.upsample + 1} if the face is small"
         )
     if face is None:
         index = max(range(len(faces)), key=lambda i: faces[i].area)

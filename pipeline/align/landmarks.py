@@ -12,6 +12,7 @@ import numpy as np
 
 from pipeline.common import UserError
 
+from .cnn_detect import box_from_landmarks
 from .types import DetectedFace
 
 logger = logging.getLogger(__name__)
@@ -44,6 +45,19 @@ def predict_landmarks(
 ) -> np.ndarray:
     """68 landmarks [68, 2] float64 (x, y) in photo px for the face in `face.box`.
 
+    A CNN-found face is predicted twice: the second time from the box its first landmarks
+    stand for (mean error to the HOG-box landmarks 0.021 of the eye distance; worst case 0.17
+    instead of 0.46 with one pass; bench/face_detection.py).
+    """
+    marks = _predict(image, face.box, predictor_path=predictor_path, face_px=face_px)
+    if face.source == "cnn":
+        marks = _predict(image, box_from_landmarks(marks), predictor_path=predictor_path, face_px=face_px)
+    return marks
+
+
+def _predict(image: np.ndarray, box, *, predictor_path, face_px: int) -> np.ndarray:
+    """One pass of the predictor for the face in `box` (left, top, right, bottom) photo px.
+
     The predictor runs on a window around the face reduced so the box is at most `face_px`
     wide: dlib's model samples single pixels, which are steadier at that scale, and a window
     keeps a 12 MP photo from being copied into dlib.
@@ -52,13 +66,14 @@ def predict_landmarks(
 
     predictor = _load_predictor(str(find_predictor(predictor_path)))
     height, width = image.shape[:2]
-    left, top, right, bottom = face.box
-    margin = 0.5 * face.width
+    left, top, right, bottom = box
+    face_width = right - left + 1.0
+    margin = 0.5 * face_width
     x0, y0 = max(int(np.floor(left - margin)), 0), max(int(np.floor(top - margin)), 0)
     x1 = min(int(np.ceil(right + margin)) + 1, width)
     y1 = min(int(np.ceil(bottom + margin)) + 1, height)
     window = image[y0:y1, x0:x1]
-    scale = min(1.0, face_px / face.width)
+    scale = min(1.0, face_px / face_width)
     if scale < 1.0:
         size = (max(int(round(window.shape[1] * scale)), 1), max(int(round(window.shape[0] * scale)), 1))
         window = cv2.resize(window, size, interpolation=cv2.INTER_AREA)

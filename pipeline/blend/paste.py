@@ -22,7 +22,9 @@ import cv2
 import numpy as np
 
 from .flow import dense_flow, flow_in_photo, move_points, new_content
+from .look import is_greyscale, match_look, to_grey
 from .mask import face_mask
+from .measure import measure_change
 from .poisson import seamless_clone
 from .types import MODES, BlendConfig, BlendResult, CropGeometry
 from .warp import crop_scale, crop_to_roi, image_to_roi, roi_of
@@ -40,11 +42,13 @@ def paste_back(
     mode: str = "auto",
     edited_landmarks: np.ndarray | None = None,
     anchors: tuple[np.ndarray, np.ndarray] | None = None,
+    focus: np.ndarray | None = None,
+    seed: int = 0,
     config: BlendConfig = BlendConfig(),
 ) -> np.ndarray:
     """The photo [H, W, 3] uint8 with `edited_crop` [S, S, 3] uint8 blended in; see blend_face."""
     return blend_face(photo, edited_crop, aligned, reconstruction=reconstruction, mask=mask, mode=mode,
-                      edited_landmarks=edited_landmarks, anchors=anchors, config=config).photo
+                      edited_landmarks=edited_landmarks, anchors=anchors, focus=focus, seed=seed, config=config).photo
 
 
 def blend_face(
@@ -57,6 +61,8 @@ def blend_face(
     mode: str = "auto",
     edited_landmarks: np.ndarray | None = None,
     anchors: tuple[np.ndarray, np.ndarray] | None = None,
+    focus: np.ndarray | None = None,
+    seed: int = 0,
     config: BlendConfig = BlendConfig(),
 ) -> BlendResult:
     """Blend `edited_crop` into `photo`; pixels outside the returned roi/alpha are untouched.
@@ -68,6 +74,10 @@ def blend_face(
     mask           [S, S] float in [0, 1], replaces the automatic face mask (padding fill is still cut out)
     edited_landmarks [68, 2] crop px of the edited face (default: original ones moved by the edit's flow)
     anchors        (start, end) [K, 2] crop px: tracked points of the drag, pinning the flow
+    focus          [S, S] float in [0, 1]: where the points asked for change (for the figures only)
+    seed           seeds the grain given to generator pixels
+    Generator pixels take the photo's look first (look.py); a greyscale photo stays greyscale.
+    The figures (measure.py) are taken on the final photo, the same way for every mode.
     """
     # 1. Check inputs once.
     size = int(aligned.output_size)
@@ -88,12 +98,13 @@ def blend_face(
     if mode == "auto":
         mode = "flow"
 
-    # 2. The edit's flow (flow mode; otherwise only to find where the edited face's outline went).
-    field = None
-    if mode == "flow" or (mode in ("feather", "poisson") and edited_landmarks is None and mask is None):
-        field = dense_flow(edited_crop, reconstruction, anchors=anchors, config=config)
-        if edited_landmarks is None:
-            edited_landmarks = move_points(aligned.crop_landmarks, field)
+    if focus is not None and focus.shape != (size, size):
+        raise ValueError(f"focus must be [{size}, {size}], got {focus.shape}")
+
+    # 2. The edit's flow: flow mode redoes the edit with it, and every mode is measured by it.
+    field = dense_flow(edited_crop, reconstruction, anchors=anchors, config=config)
+    if edited_landmarks is None:
+        edited_landmarks = move_points(aligned.crop_landmarks, field)
 
     # 3. Mask in crop space, then the photo box it covers.
     if mode == "none":
@@ -115,45 +126,56 @@ def blend_face(
     alpha = crop_to_roi(alpha_crop, aligned, roi, interpolation=interp)
     alpha[alpha < config.alpha_floor] = 0.0
     base = photo[y0:y1, x0:x1]
+    greyscale = is_greyscale(base, alpha)
 
-    # 4. Composite (uint8 throughout: where a weight is 0, blendLinear returns the pixel as it was).
-    share, motion = 0.0, 0.0
-    if mode == "flow":
-        out, share, motion = _flow_composite(photo, base, edited_crop, aligned, field, alpha_crop, alpha, roi, config)
-    else:
-        source = image_to_roi(edited_crop, aligned, roi)
-        if mode == "poisson":
-            source = seamless_clone(source, base, alpha > 0)
-        out = _mix(source, base, alpha)
-
-    result = photo.copy()
-    result[y0:y1, x0:x1] = out
-    return BlendResult(photo=result, mode=mode, roi=roi, alpha=alpha, new_content=share, max_motion_px=motion)
-
-
-def _flow_composite(photo, base, edited_crop, aligned, field, alpha_crop, alpha, roi, config):
-    """Warp the photo's own pixels by the edit's flow; generator pixels only for new content."""
-    x0, y0, x1, y1 = roi
-    # 1. Backward displacement at photo resolution; zero motion samples pixels exactly.
-    disp = flow_in_photo(field, aligned, roi)  # [h, w, 2] photo px
+    # 4. The photo's own pixels moved by the edit's flow (backward displacement, photo px).
+    disp = flow_in_photo(field, aligned, roi)  # [h, w, 2]
     map_x = np.arange(x0, x1, dtype=np.float32)[None, :] + disp[:, :, 0]
     map_y = np.arange(y0, y1, dtype=np.float32)[:, None] + disp[:, :, 1]
     warped = cv2.remap(photo, map_x, map_y, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT_101)
-    out = _mix(warped, base, alpha)
 
-    # 2. New content from the generator, tone-matched to the photo.
-    weight_g, offset = new_content(field, aligned.crop, alpha_crop, config=config)
-    share = 0.0
-    if weight_g.any():
-        fresh = image_to_roi(np.clip(edited_crop.astype(np.float32) + offset, 0, 255), aligned, roi)
-        weight = crop_to_roi(weight_g, aligned, roi, grid_scale=field.grid_scale) * alpha
-        weight[weight < config.alpha_floor] = 0.0
-        out = _mix(fresh, out, weight)
-        share = float(weight.sum() / max(float(alpha.sum()), 1e-6))
-    # The flow is a similarity image of the photo displacement: its largest length, rescaled.
+    # 5. Composite (uint8 throughout: where a weight is 0, blendLinear returns the pixel as it was).
+    if mode == "flow":
+        out, share = _flow_composite(warped, base, edited_crop, aligned, field, alpha_crop, alpha, roi, seed, config)
+    else:
+        source = image_to_roi(edited_crop, aligned, roi)
+        if mode != "none":
+            source = match_look(source, base, alpha, seed=seed)
+        if mode == "poisson":
+            source = seamless_clone(source, base, alpha > 0)
+        out, share = _mix(source, base, alpha), 1.0
+    if greyscale:
+        out = np.where(alpha[:, :, None] > 0, to_grey(out), base)
+
+    # 6. The figures, on the final pixels.
     motion = float(np.sqrt((field.flow ** 2).sum(axis=2)).max()) / crop_scale(aligned)
-    logger.debug("flow paste-back: max motion %.2f photo px, new content %.1f%% of the face", motion, 100 * share)
-    return out, share, motion
+    figures = measure_change(
+        base, out, warped, alpha, sigma_px=config.new_content_scale * size / crop_scale(aligned),
+        max_motion_px=motion, config=config,
+        focus=None if focus is None else crop_to_roi(focus.astype(np.float32), aligned, roi))
+    logger.debug("%s paste-back: motion %.2f photo px, new content %.1f%%, changed %.1f%% of the face", mode, motion,
+                 100 * figures.new_content, 100 * figures.changed)
+    result = photo.copy()
+    result[y0:y1, x0:x1] = out
+    return BlendResult(photo=result, mode=mode, roi=roi, alpha=alpha, new_content=figures.new_content,
+                       max_motion_px=motion, changed=figures.changed, changed_outside=figures.changed_outside,
+                       generator_share=share, greyscale=greyscale)
+
+
+def _flow_composite(warped, base, edited_crop, aligned, field, alpha_crop, alpha, roi, seed, config):
+    """The photo's own pixels moved by the edit's flow; generator pixels only for new content.
+
+    Returns the roi [h, w, 3] uint8 and the share of the face taken from generator pixels."""
+    out = _mix(warped, base, alpha)
+    weight_g, offset = new_content(field, aligned.crop, alpha_crop, config=config)
+    if not weight_g.any():
+        return out, 0.0
+    fresh = image_to_roi(np.clip(edited_crop.astype(np.float32) + offset, 0, 255), aligned, roi)
+    weight = crop_to_roi(weight_g, aligned, roi, grid_scale=field.grid_scale) * alpha
+    weight[weight < config.alpha_floor] = 0.0
+    fresh = match_look(fresh, warped, alpha, seed=seed)
+    share = float(weight.sum() / max(float(alpha.sum()), 1e-6))
+    return _mix(fresh, out, weight), share
 
 
 def _mix(top: np.ndarray, bottom: np.ndarray, weight: np.ndarray) -> np.ndarray:

@@ -47,5 +47,9 @@ class BlendResult:
     mode: str                      # the mode actually used ('auto' resolved)
     roi: tuple[int, int, int, int]  # (x0, y0, x1, y1) photo box outside which nothing changed
     alpha: np.ndarray              # [y1-y0, x1-x0] float32 in [0, 1]: face mask over the roi
-    new_content: float             # flow mode: share of the masked face taken from generator pixels (0 otherwise)
-    max_motion_px: float           # flow mode: largest displacement applied, in photo px (0 otherwise)
+    new_content: float             # share of the face no warp of the photo explains, on the final photo (measure.py)
+    max_motion_px: float           # largest displacement of the edit's flow, photo px
+    changed: float = 0.0           # share of the face visibly changed
+    changed_outside: float | None = None  # share of the face changed outside the asked-for region (None: not given)
+    generator_share: float = 0.0   # share of the face whose pixels came from the render (feather/poisson: 1)
+    greyscale: bool = False        # the photo was greyscale there, and so is the result

@@ -76,6 +76,12 @@ class BatchOutcome:
     def failed(self) -> list[str]:
         return [name for name, rec in self.records.items() if rec.get("status") != STATUS_DONE]
 
+    @property
+    def flagged(self) -> list[str]:
+        """Photos edited, but with a face whose edit changed far more than the points asked."""
+        return [name for name, rec in self.records.items()
+                if rec.get("status") == STATUS_DONE and any(f.get("flagged") for f in rec.get("faces") or [])]
+
 
 def find_images(input_dir: Path, *, recursive: bool, exclude: Path | None = None) -> list[Path]:
     """Image files (by suffix) under input_dir, sorted; hidden files and `exclude` are left out."""

@@ -33,6 +33,7 @@ from pipeline.invert.perceptual import load_perceptual
 from pipeline.invert.project import Projection, project
 from pipeline.invert.pti import TunedGenerator, pivotal_tune
 
+from .change_check import change_flags, focus_region
 from .config import EditConfig, drag_config, inversion_configs, mask_in_drag
 from .landmark_names import face_frame
 from .points_map import PlacedPoints, mask_in_crop, place_points
@@ -71,6 +72,7 @@ class EditResult:
     edited_crop: np.ndarray           # [S, S, 3] uint8, the generator's render after the drag
     seconds: dict[str, float]         # per stage (STAGES) and 'total'
     step_latents: dict[int, torch.Tensor] = field(default_factory=dict, repr=False)  # step -> ws (CPU), if recorded
+    flags: tuple[str, ...] = ()       # warnings: the edit changed far more than the points asked (change_check.py)
 
 
 InvertFn = Callable[[AlignedFace], Inversion]
@@ -106,8 +108,12 @@ def edit_photo(
 def align_face_for(photo: np.ndarray, G: LatentGenerator, *, config: EditConfig, name: str = "photo") -> AlignedFace:
     """Step 1: detect, choose (config.face or the largest) and crop the face as G's training data."""
     convention, template = crop_convention(G)
-    return align_photo(photo, name=name, face=config.face, output_size=G.img_resolution, convention=convention,
-                       template=template, detect=config.detect, config=config.align)
+    tick = time.perf_counter()
+    aligned = align_photo(photo, name=name, face=config.face, output_size=G.img_resolution, convention=convention,
+                          template=template, detect=config.detect, config=config.align)
+    logger.info("[1/5] align: face %d, %d px crop (%.1f s)", aligned.face_index, aligned.output_size,
+                time.perf_counter() - tick)
+    return aligned
 
 
 def crop_convention(G: LatentGenerator) -> tuple[str, np.ndarray | None]:
@@ -140,6 +146,8 @@ def edit_face(
     placed = place_points(points, aligned)
     mask = mask_in_crop(points.mask, points.space, aligned, source=points.source) if points.mask else None
     seconds["map_points"] = time.perf_counter() - tick
+    logger.info("[2/5] points: %d handle(s) placed in the crop%s", len(placed.handles_crop),
+                "" if mask is None else ", with a mask")
 
     # 2. Invert (or reuse an inversion, e.g. from an edit session).
     if inversion is None:
@@ -147,6 +155,9 @@ def edit_face(
     elif callable(inversion):
         inversion = inversion(aligned)
     seconds.update(inversion.seconds)
+    logger.info("[3/5] invert: %s (%.1f s projection, %.1f s PTI)", "reused" if inversion.session and
+                not inversion.seconds.get("invert") else "done", inversion.seconds.get("invert", 0.0),
+                inversion.seconds.get("pti", 0.0))
 
     # 4. Drag.
     tick = time.perf_counter()
@@ -158,20 +169,28 @@ def edit_face(
                             progress=progress)
     edited_crop = to_uint8(result.image)
     seconds["drag"] = time.perf_counter() - tick
+    logger.info("[4/5] drag: %s after %d steps (%.1f s)", result.status, result.steps, seconds["drag"])
 
     # 5. Blend back into the photo.
     tick = time.perf_counter()
     paste_mask = _paste_mask(mask, aligned, config) if mask is not None else None
     anchors = (np.asarray(result.trajectory[0], np.float64), np.asarray(result.handles, np.float64))
+    focus = focus_region(placed.handles_crop, placed.targets_crop, aligned.crop_landmarks, aligned.output_size, mask)
     blended = blend_face(photo, edited_crop, aligned, reconstruction=inversion.reconstruction, mask=paste_mask,
-                         mode=config.blend_mode, anchors=anchors, config=config.blend)
+                         mode=config.blend_mode, anchors=anchors, focus=focus, seed=config.seed, config=config.blend)
     seconds["blend"] = time.perf_counter() - tick
     seconds["total"] = time.perf_counter() - started
-    logger.info("edit: drag %s after %d steps (max distance %.2f crop px), paste-back %s; %.1f s in all",
-                result.status, result.steps, max(result.distances), blended.mode, seconds["total"])
+    flags = change_flags(blended)
+    logger.info("[5/5] paste-back %s: new content %.1f%%, changed %.1f%% of the face (%.1f%% outside the asked "
+                "region)%s; %.1f s in all", blended.mode, 100 * blended.new_content, 100 * blended.changed,
+                100 * (blended.changed_outside or 0.0), ", greyscale kept" if blended.greyscale else "",
+                seconds["total"])
+    for flag in flags:
+        logger.warning("check the result: %s", flag)
     return EditResult(photo=blended.photo, aligned=aligned, points=placed, mask=mask, inversion=inversion,
                       drag=result, blend=blended, edited_crop=edited_crop,
-                      seconds={s: seconds.get(s, 0.0) for s in (*STAGES, "total")}, step_latents=latents)
+                      seconds={s: seconds.get(s, 0.0) for s in (*STAGES, "total")}, step_latents=latents,
+                      flags=tuple(flags))
 
 
 def invert_face(

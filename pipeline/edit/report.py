@@ -30,14 +30,12 @@ def edit_report(result: EditResult, *, G: LatentGenerator, info: dict) -> dict:
         "inversion": {**result.inversion.report, "tuned": result.inversion.tuned},
         "drag": drag_report(result.drag),
         "blend": {"mode": result.blend.mode, "roi": list(result.blend.roi), "new_content": result.blend.new_content,
-                  "max_motion_px": result.blend.max_motion_px},
+                  "changed": result.blend.changed, "changed_outside_asked": result.blend.changed_outside,
+                  "generator_share": result.blend.generator_share, "max_motion_px": result.blend.max_motion_px,
+                  "greyscale": result.blend.greyscale},
+        "flags": list(result.flags),
         "seconds": {k: round(v, 3) for k, v in result.seconds.items()},
     }
-
-
-# Above this share of the face taken from generator pixels, paste-back could not redo the edit
-# on the photo's own pixels: the drag changed far more than the points asked (seen on the demo).
-RERENDERED_WARNING = 0.5
 
 
 def face_row(result: EditResult) -> dict:
@@ -45,9 +43,7 @@ def face_row(result: EditResult) -> dict:
     notes = []
     if not result.drag.converged:
         notes.append(f"drag stopped by {result.drag.status} before reaching the targets")
-    if result.blend.new_content > RERENDERED_WARNING:
-        notes.append(f"{100 * result.blend.new_content:.0f}% of the face re-rendered by the generator "
-                     "(the drag changed more than the points asked); check this photo")
+    notes.extend(result.flags)
     return {
         "face": result.aligned.face_index,
         "status": "done",
@@ -56,5 +52,8 @@ def face_row(result: EditResult) -> dict:
         "converged": result.drag.converged,
         "drag_status": result.drag.status,
         "distances": [round(d, 3) for d in result.drag.distances],
+        "new_content": round(result.blend.new_content, 4),
+        "changed_outside_asked": None if result.blend.changed_outside is None else round(result.blend.changed_outside, 4),
+        "flagged": bool(result.flags),
         "seconds": {k: round(result.seconds.get(k, 0.0), 3) for k in (*STAGES, "total")},
     }

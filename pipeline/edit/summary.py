@@ -11,7 +11,8 @@ from pipeline.common import write_atomic
 STAGES = ("align", "invert", "pti", "map_points", "drag", "blend")
 COLUMNS = (
     "photo", "face", "status", "reason", "output", "steps", "converged", "drag_status",
-    "final_distances_px", "max_distance_px", *(f"seconds_{s}" for s in STAGES), "seconds_total",
+    "final_distances_px", "max_distance_px", "new_content", "changed_outside_asked", "flagged",
+    *(f"seconds_{s}" for s in STAGES), "seconds_total",
 )
 
 
@@ -36,6 +37,9 @@ def face_rows_from_record(record: dict) -> list[dict]:
             "drag_status": face.get("drag_status", ""),
             "final_distances_px": " ".join(f"{d:.2f}" for d in distances),
             "max_distance_px": f"{max(distances):.2f}" if distances else "",
+            "new_content": _fmt(face.get("new_content")),
+            "changed_outside_asked": _fmt(face.get("changed_outside_asked")),
+            "flagged": face.get("flagged", ""),
             "seconds_total": _fmt(seconds.get("total")),
         }
         row.update({f"seconds_{s}": _fmt(seconds.get(s)) for s in STAGES})
