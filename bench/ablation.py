@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Ablation table: the landmark (Table 1) and paired-reconstruction (Table 2) protocols per drag variant.
 
-    .venv/bin/python bench/ablation.py [--model M] [--pairs 5] [--paired-pairs 5] [--points 1,5,68]
+    .venv/bin/python bench/ablation.py [--model M] [--pairs 5] [--paired-pairs 5] [--landmark-points 1,5,68]
         [--variants "default,tracking l1,..."] [--backbone auto] [--device auto] [--threads N]
         [base settings: the switches of bench/landmark_drag.py apply to every variant]
 

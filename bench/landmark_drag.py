@@ -8,7 +8,7 @@
 
 Protocol: bench/evaluation/landmark_protocol.py. Prints Table 1 in the paper's layout (MD in px
 at 512, the model's px in brackets), a details table (faces lost, steps, times, identity change)
-and issue 8's targets; writes the same text and a JSON of every edit to --out.
+and issues 8 and 14's targets; writes the same text and a JSON of every edit to --out.
 
 Full size (StyleGAN2 FFHQ-512 on one GPU; `python cli.py weights fetch stylegan2-ffhq-512x512` first):
 
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         "\n".join([f"{len(pairs)} pairs ({tried} candidate pairs looked at, {tried - len(pairs)} without two faces), "
                    f"seed {args.seed}, psi {args.psi}, {G.img_resolution} px, device {device}"]
                   + [f"{n} points: {settings_line(s)}" for n, s in sorted(settings.items())]),
-        "Targets (issue 8, set for the demo generator):\n" + verdict_lines(checks),
+        "Targets (issues 8 and 14: the demo generator and the default model):\n" + verdict_lines(checks),
         f"wall time {wall:.0f} s",
     ])
     print(text)

@@ -82,9 +82,10 @@ def ablation_variants(G: LatentGenerator, base: DragConfig = DragConfig()) -> li
     """The paper's ablation axes for this generator: tracking norm, feature block, r1, optimised ws.
 
     Feature blocks: the default block and its lower- and higher-resolution neighbours below the
-    output. r1: twice the radius the default resolves to on this model. ws: the first 6 against
-    all (the same thing for a generator with a single latent entry). Gaussian-latent generators
-    (the demo DCGAN) also get the drag with the latent prior (pipeline/drag/latent_prior.py).
+    output. r1: twice the radius the default resolves to on this model. ws: all entries (the same
+    thing for a generator with a single latent entry). Then the paper's settings where a model's
+    defaults differ: the first 6 entries, lr 2e-3, stop at 1 px, the official square tracking
+    window without the band. Gaussian-latent generators (the demo DCGAN) also get the drag with the latent prior (pipeline/drag/latent_prior.py).
     """
     from pipeline.drag import choose_feature_block
 
@@ -101,6 +102,11 @@ def ablation_variants(G: LatentGenerator, base: DragConfig = DragConfig()) -> li
     r1_px = 2 * max(base.r1_at_512 * G.img_resolution / 512, base.min_r1)
     variants.append(DragVariant(name=f"r1 x2 ({r1_px:g} px)", overrides={"r1_at_512": r1_px * 512 / G.img_resolution}))
     variants.append(DragVariant(name="all ws", overrides={"num_optimized_ws": ALL_WS}))
+    # The paper's own settings where a model's defaults differ from them (issue 14 item 5).
+    variants.append(DragVariant(name="ws 6 (paper)", overrides={"num_optimized_ws": 6}))
+    variants.append(DragVariant(name="lr 2e-3 (paper)", overrides={"lr": 2e-3}))
+    variants.append(DragVariant(name="no tracking band", overrides={"tracking_band_at_512": 0.0}))
+    variants.append(DragVariant(name="stop 1 px at 512 (paper)", overrides={"stop_distance_at_512": 1.0}))
     if is_gaussian_latent(G):
         # The shell and the trust region are one switch: the latent prior of Gaussian-z models.
         variants.append(DragVariant(name="latent prior", overrides=dict(LATENT_PRIOR)))

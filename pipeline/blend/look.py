@@ -2,9 +2,11 @@
 
 A generator renders clean, colourful, evenly sharp faces; the photo may be greyscale, tinted,
 soft, grainy. Wherever generator pixels enter the photo (new content in flow mode, the whole
-face in feather/poisson mode) they are first made to look like the photo there:
-  1. colour: chroma (CIELAB a, b) moved to the photo's mean and spread over the face; a
-     greyscale photo gets none (see `is_greyscale`), and its result is made exactly grey;
+face in feather/poisson mode) they are made to look like the photo there:
+  1. colour and white balance: the photo-minus-reconstruction colour offset, low-passed
+     (flow.new_content), is added first (paste.py); a greyscale photo (`is_greyscale`) gets
+     an exactly grey result. A global chroma transfer was tried and dropped: matching the
+     face's a/b spread greyed portrait_b's blue eyes;
   2. sharpness: blurred to the photo's gradient energy when they are sharper;
   3. grain: seeded Gaussian grain added up to the photo's noise level when they are cleaner.
 """
@@ -45,21 +47,9 @@ def match_look(generated: np.ndarray, photo: np.ndarray, weight: np.ndarray, *, 
     inside = weight > 0.05
     if inside.sum() < 16:
         return generated
-    out = _match_chroma(generated, photo, inside)
-    out = _match_sharpness(out, photo, inside)
+    out = _match_sharpness(generated, photo, inside)
     out = _match_grain(out, photo, inside, seed=seed)
     return np.where(inside[:, :, None], out, generated).astype(np.uint8)
-
-
-def _match_chroma(generated: np.ndarray, photo: np.ndarray, inside: np.ndarray) -> np.ndarray:
-    gen = cv2.cvtColor(generated.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
-    ref = cv2.cvtColor(photo.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
-    for c in (1, 2):  # a, b; lightness is left to the flow's tone offset and the edit itself
-        g, r = gen[:, :, c][inside], ref[:, :, c][inside]
-        gain = float(r.std()) / max(float(g.std()), 1e-3)
-        gen[:, :, c] = (gen[:, :, c] - float(g.mean())) * min(gain, 1.5) + float(r.mean())
-    rgb = cv2.cvtColor(gen, cv2.COLOR_LAB2RGB)
-    return np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
 
 
 def _gradient_energy(image: np.ndarray, inside: np.ndarray) -> float:

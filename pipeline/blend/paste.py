@@ -81,25 +81,10 @@ def blend_face(
     """
     # 1. Check inputs once.
     size = int(aligned.output_size)
-    _check_rgb(photo, "photo")
-    _check_rgb(edited_crop, "edited crop")
-    if edited_crop.shape[:2] != (size, size):
-        raise ValueError(f"edited crop is {edited_crop.shape[1]}x{edited_crop.shape[0]}, "
-                         f"the alignment made {size}x{size}")
-    if (photo.shape[1], photo.shape[0]) != tuple(aligned.photo_size):
-        raise ValueError(f"photo is {photo.shape[1]}x{photo.shape[0]}, the alignment was for "
-                         f"{aligned.photo_size[0]}x{aligned.photo_size[1]}")
+    _check_inputs(photo, edited_crop, aligned, reconstruction, mask, focus, mode)
     photo = np.ascontiguousarray(photo)  # cv2.remap reads it whole; a strided view would be copied anyway
-    if reconstruction is None:
-        reconstruction = aligned.crop
-    _check_rgb(reconstruction, "reconstruction")
-    if mode not in MODES:
-        raise ValueError(f"unknown paste-back mode '{mode}'; use one of {', '.join(MODES)}")
-    if mode == "auto":
-        mode = "flow"
-
-    if focus is not None and focus.shape != (size, size):
-        raise ValueError(f"focus must be [{size}, {size}], got {focus.shape}")
+    reconstruction = aligned.crop if reconstruction is None else reconstruction
+    mode = "flow" if mode == "auto" else mode
 
     # 2. The edit's flow: flow mode redoes the edit with it, and every mode is measured by it.
     field = dense_flow(edited_crop, reconstruction, anchors=anchors, config=config)
@@ -107,14 +92,7 @@ def blend_face(
         edited_landmarks = move_points(aligned.crop_landmarks, field)
 
     # 3. Mask in crop space, then the photo box it covers.
-    if mode == "none":
-        alpha_crop = (np.clip(aligned.fill_mask, 0, 1) < 0.5).astype(np.float32)
-    elif mask is not None:
-        if mask.shape != (size, size):
-            raise ValueError(f"mask must be [{size}, {size}], got {mask.shape}")
-        alpha_crop = np.clip(mask.astype(np.float32), 0, 1) * (1.0 - np.clip(aligned.fill_mask, 0, 1))
-    else:
-        alpha_crop = face_mask(aligned, edited_landmarks, config=config)
+    alpha_crop = _alpha_in_crop(aligned, mode, mask, edited_landmarks, config)
     alpha_crop = np.where(alpha_crop < config.alpha_floor, 0.0, alpha_crop).astype(np.float32)
     roi = roi_of(alpha_crop, aligned)
     if roi is None:
@@ -134,16 +112,8 @@ def blend_face(
     map_y = np.arange(y0, y1, dtype=np.float32)[:, None] + disp[:, :, 1]
     warped = cv2.remap(photo, map_x, map_y, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT_101)
 
-    # 5. Composite (uint8 throughout: where a weight is 0, blendLinear returns the pixel as it was).
-    if mode == "flow":
-        out, share = _flow_composite(warped, base, edited_crop, aligned, field, alpha_crop, alpha, roi, seed, config)
-    else:
-        source = image_to_roi(edited_crop, aligned, roi)
-        if mode != "none":
-            source = match_look(source, base, alpha, seed=seed)
-        if mode == "poisson":
-            source = seamless_clone(source, base, alpha > 0)
-        out, share = _mix(source, base, alpha), 1.0
+    # 5. Composite, then the photo's lack of colour where it has none.
+    out, share = _composite(mode, warped, base, edited_crop, aligned, field, alpha_crop, alpha, roi, seed, config)
     if greyscale:
         out = np.where(alpha[:, :, None] > 0, to_grey(out), base)
 
@@ -160,6 +130,50 @@ def blend_face(
     return BlendResult(photo=result, mode=mode, roi=roi, alpha=alpha, new_content=figures.new_content,
                        max_motion_px=motion, changed=figures.changed, changed_outside=figures.changed_outside,
                        generator_share=share, greyscale=greyscale)
+
+
+def _check_inputs(photo, edited_crop, aligned, reconstruction, mask, focus, mode) -> None:
+    size = int(aligned.output_size)
+    _check_rgb(photo, "photo")
+    _check_rgb(edited_crop, "edited crop")
+    if edited_crop.shape[:2] != (size, size):
+        raise ValueError(f"edited crop is {edited_crop.shape[1]}x{edited_crop.shape[0]}, "
+                         f"the alignment made {size}x{size}")
+    if (photo.shape[1], photo.shape[0]) != tuple(aligned.photo_size):
+        raise ValueError(f"photo is {photo.shape[1]}x{photo.shape[0]}, the alignment was for "
+                         f"{aligned.photo_size[0]}x{aligned.photo_size[1]}")
+    if reconstruction is not None:
+        _check_rgb(reconstruction, "reconstruction")
+    if mode not in MODES:
+        raise ValueError(f"unknown paste-back mode '{mode}'; use one of {', '.join(MODES)}")
+    for name, array in (("mask", mask), ("focus", focus)):
+        if array is not None and array.shape != (size, size):
+            raise ValueError(f"{name} must be [{size}, {size}], got {array.shape}")
+
+
+def _alpha_in_crop(aligned, mode, mask, edited_landmarks, config) -> np.ndarray:
+    """[S, S] float32 in [0, 1]: what paste-back may change, in crop px (padding fill cut out)."""
+    if mode == "none":
+        return (np.clip(aligned.fill_mask, 0, 1) < 0.5).astype(np.float32)
+    if mask is not None:
+        return np.clip(mask.astype(np.float32), 0, 1) * (1.0 - np.clip(aligned.fill_mask, 0, 1))
+    return face_mask(aligned, edited_landmarks, config=config)
+
+
+def _composite(mode, warped, base, edited_crop, aligned, field, alpha_crop, alpha, roi, seed, config):
+    """The roi [h, w, 3] uint8 after paste-back, and the share of the face taken from the render.
+
+    uint8 throughout: where a weight is 0, blendLinear returns the pixel as it was."""
+    if mode == "flow":
+        return _flow_composite(warped, base, edited_crop, aligned, field, alpha_crop, alpha, roi, seed, config)
+    source = image_to_roi(edited_crop, aligned, roi)
+    if mode != "none":
+        _, offset = new_content(field, aligned.crop, alpha_crop, config=config)  # the photo's colour cast
+        source = image_to_roi(np.clip(edited_crop.astype(np.float32) + offset, 0, 255), aligned, roi)
+        source = match_look(source, base, alpha, seed=seed)
+    if mode == "poisson":
+        source = seamless_clone(source, base, alpha > 0)
+    return _mix(source, base, alpha), 1.0
 
 
 def _flow_composite(warped, base, edited_crop, aligned, field, alpha_crop, alpha, roi, seed, config):

@@ -44,8 +44,10 @@ def test_a_colour_photo_is_not_taken_for_greyscale(photos):
 
 def test_generator_pixels_take_the_photo_colour(photos, aligned512):
     aligned = aligned512["portrait_b.jpg"]
-    tinted = np.clip(aligned.crop.astype(int) + (40, -10, -30), 0, 255).astype(np.uint8)  # a warmer render
-    result = blend_face(photos["portrait_b.jpg"].pixels, tinted, aligned, mode="feather")
+    # A generator with a warm cast: its reconstruction and its edit both carry it.
+    tint = lambda im: np.clip(im.astype(int) + (40, -10, -30), 0, 255).astype(np.uint8)  # noqa: E731
+    result = blend_face(photos["portrait_b.jpg"].pixels, tint(smile(aligned)), aligned,
+                        reconstruction=tint(aligned.crop), mode="feather")
     rows, cols, face = _face(result)
     lab = lambda im: cv2.cvtColor(im, cv2.COLOR_RGB2LAB).astype(float)[face]  # noqa: E731
     before, after = lab(photos["portrait_b.jpg"].pixels[rows, cols]), lab(result.photo[rows, cols])

@@ -51,6 +51,11 @@ def test_edit_writes_a_same_size_photo_and_its_extras_then_reuses_the_session(tm
     p0 = report["points"][0]
     assert np.hypot(*np.subtract(p0["target_photo"], p0["handle_photo"])) == pytest.approx(
         0.15 * report["inter_ocular_px"])
+    # The figures are there for every mode, and the flags say whether any went over its limit.
+    blend = report["blend"]
+    assert {"new_content", "changed", "changed_outside_asked", "max_motion_px", "greyscale"} <= set(blend)
+    assert 0.0 <= blend["new_content"] <= 1.0 and 0.0 <= blend["changed_outside_asked"] <= blend["changed"] <= 1.0
+    assert isinstance(report["flags"], list) and report["face"]["box"] is not None
     # Outside the paste-back box nothing changed (the JPEG round trip aside, which is global).
     x0, y0, x1, y1 = report["blend"]["roi"]
     assert 0 <= x0 < x1 <= before.shape[1] and 0 <= y0 < y1 <= before.shape[0]
@@ -106,12 +111,15 @@ def test_batch_reports_bad_photos_and_resumes(tmp_path, points_file, capsys):
     assert set(rows) == {"a.jpg", "b.png", "corrupt.jpg", "noface.png", "text.jpg"}
     for name in ("a.jpg", "b.png"):
         assert rows[name]["status"] == "done" and int(rows[name]["steps"]) <= 15 and rows[name]["seconds_drag"]
+        assert rows[name]["flagged"] in ("True", "False") and 0.0 <= float(rows[name]["new_content"]) <= 1.0
+        assert (rows[name]["flagged"] == "True") == ("check" in rows[name]["reason"] or "%" in rows[name]["reason"])
         with Image.open(out / name) as img, Image.open(src / name) as orig:
             assert img.size == orig.size and img.format == orig.format
     for name in ("corrupt.jpg", "text.jpg", "noface.png"):
         assert rows[name]["status"] == "failed" and rows[name]["reason"] and not (out / name).exists()
         assert f"{name}: failed" in err
     assert "no face" in rows["noface.png"]["reason"]
+    assert "flagged to check" in err
 
     stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*")
               if p.suffix in (".jpg", ".png") or p.parent.name == "reports"}
