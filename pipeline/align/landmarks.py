@@ -1,8 +1,6 @@
 """dlib's 68-point landmark predictor: finding its model file, loading it once, running it."""
 from __future__ import annotations
 
-import functools
-import importlib.util
 import logging
 import os
 from pathlib import Path
@@ -13,6 +11,7 @@ import numpy as np
 from pipeline.common import UserError
 
 from .cnn_detect import box_from_landmarks
+from .dlib_files import load_dlib_model, package_model
 from .types import DetectedFace
 
 logger = logging.getLogger(__name__)
@@ -93,19 +92,8 @@ def _predict(image: np.ndarray, box, *, predictor_path, face_px: int) -> np.ndar
 
 
 def _package_predictor() -> Path | None:
-    # Found, not imported: the package's __init__ needs pkg_resources, gone from new setuptools.
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(list(spec.submodule_search_locations)[0]) / "models" / PREDICTOR_FILE
+    return package_model(PREDICTOR_FILE)
 
 
-@functools.lru_cache(maxsize=2)
 def _load_predictor(path: str):
-    import dlib
-
-    logger.debug("loading dlib landmark model %s", path)
-    try:
-        return dlib.shape_predictor(path)
-    except RuntimeError as exc:
-        raise UserError(f"{path}: not a dlib shape predictor ({exc}); give the path of {PREDICTOR_FILE}") from None
+    return load_dlib_model("shape_predictor", path, f"a dlib shape predictor ({PREDICTOR_FILE})")
