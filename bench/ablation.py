@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.evaluation.backbone import choose_perceptual  # noqa: E402
+from bench.evaluation.perceptual_choice import choose_perceptual  # noqa: E402
 from bench.evaluation.drag_options import (  # noqa: E402
     ablation_variants, add_drag_arguments, build_config, variant_from_args, warm_up_drag,
 )
@@ -30,7 +30,7 @@ from bench.evaluation.landmark_protocol import LandmarkProtocol, find_face_pairs
 from bench.evaluation.landmark_protocol import summarize as summarize_landmarks  # noqa: E402
 from bench.evaluation.paired_protocol import run_paired_edits  # noqa: E402
 from bench.evaluation.paired_protocol import summarize as summarize_paired  # noqa: E402
-from bench.evaluation.report import config_record, model_label, model_record, run_stem, write_report  # noqa: E402
+from bench.evaluation.bench_report import config_record, model_label, model_record, run_stem, write_report  # noqa: E402
 from bench.evaluation.script_args import (  # noqa: E402
     add_common_arguments, add_paired_arguments, paired_protocol_from_args, parse_points, set_up,
 )

@@ -23,7 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipeline.align import align_face, detect_faces, predict_landmarks, select_face  # noqa: E402
-from pipeline.align.landmarks import _load_predictor, find_predictor  # noqa: E402
+from pipeline.align.landmark_predictor import _load_predictor, find_predictor  # noqa: E402
 from pipeline.blend import blend_face  # noqa: E402
 from pipeline.common.images import read_photo, save_image  # noqa: E402
 

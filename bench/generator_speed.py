@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.evaluation.timing import timed  # noqa: E402
 from pipeline.common import resolve_device  # noqa: E402
 from pipeline.common.precision import autocast_bf16, bf16_native  # noqa: E402
-from pipeline.drag.config import choose_feature_block  # noqa: E402
+from pipeline.drag.drag_config import choose_feature_block  # noqa: E402
 from pipeline.gan.interface import seeded_z  # noqa: E402
 from pipeline.gan.loading import load_generator  # noqa: E402
 from pipeline.gan.stylegan2 import StyleGAN2Config, StyleGAN2Generator  # noqa: E402

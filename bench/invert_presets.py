@@ -29,8 +29,8 @@ sys.path.insert(0, str(ROOT))
 
 from pipeline.common import resolve_device  # noqa: E402
 from pipeline.common.images import read_photo  # noqa: E402
-from pipeline.edit.config import EditConfig, inversion_configs  # noqa: E402
-from pipeline.edit.edit import align_face_for  # noqa: E402
+from pipeline.edit.edit_config import EditConfig, inversion_configs  # noqa: E402
+from pipeline.edit.edit_steps import align_face_for  # noqa: E402
 from pipeline.gan.loading import load_generator  # noqa: E402
 from pipeline.invert import PTIConfig, ProjectConfig, image_to_tensor, load_perceptual, pivotal_tune, project  # noqa: E402
 from pipeline.invert.image_tensors import psnr  # noqa: E402

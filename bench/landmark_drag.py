@@ -29,7 +29,7 @@ from bench.evaluation.drag_options import (  # noqa: E402
 from bench.evaluation.landmark_protocol import (  # noqa: E402
     LandmarkProtocol, find_face_pairs, run_landmark_edits, summarize, verdicts,
 )
-from bench.evaluation.report import (  # noqa: E402
+from bench.evaluation.bench_report import (  # noqa: E402
     config_record, model_label, model_record, run_stem, settings_line, write_report,
 )
 from bench.evaluation.script_args import add_common_arguments, parse_points, set_up  # noqa: E402

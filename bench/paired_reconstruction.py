@@ -21,12 +21,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.evaluation.backbone import choose_perceptual  # noqa: E402
+from bench.evaluation.perceptual_choice import choose_perceptual  # noqa: E402
 from bench.evaluation.drag_options import (  # noqa: E402
     add_drag_arguments, build_config, variant_from_args, warm_up_drag,
 )
 from bench.evaluation.paired_protocol import run_paired_edits, summarize  # noqa: E402
-from bench.evaluation.report import (  # noqa: E402
+from bench.evaluation.bench_report import (  # noqa: E402
     config_record, model_label, model_record, run_stem, settings_line, write_report,
 )
 from bench.evaluation.script_args import (  # noqa: E402

@@ -44,9 +44,9 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from pipeline.invert.backbone import resolve_backbone
-    from pipeline.edit.batch import check_manifest, plan_batch, run_batch
+    from pipeline.edit.batch_runner import check_manifest, plan_batch, run_batch
     from pipeline.edit.batch_worker import EditWorkerFactory
-    from pipeline.edit.points_spec import load_edit_points
+    from pipeline.edit.edit_points import load_edit_points
     from pipeline.common.hashing import sha256_file
     from pipeline.gan.loading import resolve_model_arg, resolve_model_path
 

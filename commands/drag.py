@@ -27,8 +27,8 @@ from tqdm import tqdm
 
 from pipeline.common import UserError, check_distinct_outputs, resolve_device, write_atomic, write_json_atomic
 from pipeline.drag import DragConfig, DragResult, DragState, drag, drag_report, is_gaussian_latent
-from pipeline.drag.config import LATENT_PRIOR
-from pipeline.drag.points_spec import DragPoints, load_points
+from pipeline.drag.drag_config import LATENT_PRIOR
+from pipeline.drag.drag_points import DragPoints, load_points
 from pipeline.drag.result import STATUS_NAN
 from pipeline.drag.trajectory import select_frame_steps, to_uint8, write_trajectory_gif
 from pipeline.gan import LatentGenerator, seeded_z

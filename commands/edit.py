@@ -4,7 +4,7 @@
                 [--side-by-side sbs.jpg] [--trajectory drag.gif] [--report report.json]
                 [--model M] [--device D] [--face N] [--backbone auto|lpips-vgg|lpips-alex] ...
 
-Steps (pipeline/edit/edit.py): 1 align, 2 invert (+ PTI), 3 points into the crop, 4 drag,
+Steps (pipeline/edit/edit_steps.py): 1 align, 2 invert (+ PTI), 3 points into the crop, 4 drag,
 5 paste back. With --session DIR an earlier inversion saved there is reused (steps 1-2 are
 skipped); when DIR holds no session yet, this run's inversion is saved there.
 """
@@ -23,8 +23,8 @@ from pipeline.common import UserError, resolve_device
 from pipeline.drag import DragConfig
 from pipeline.drag.result import STATUS_NAN
 from pipeline.invert.backbone import CHOICES as BACKBONE_CHOICES
-from pipeline.edit.config import EditConfig
-from pipeline.edit.points_spec import load_edit_points
+from pipeline.edit.edit_config import EditConfig
+from pipeline.edit.edit_points import load_edit_points
 from pipeline.edit.inversion_presets import PRESETS
 
 log = logging.getLogger(__name__)
@@ -123,10 +123,10 @@ def log_figures(result) -> None:
 def run(args: argparse.Namespace) -> int:
     from pipeline.common.images import read_photo
     from pipeline.invert.backbone import resolve_backbone
-    from pipeline.edit.edit import align_face_for, edit_face, invert_face
-    from pipeline.edit.outputs import EditOutputs, check_outputs, save_edit
-    from pipeline.edit.report import edit_report
-    from pipeline.edit.sessions import is_session, load_edit_session, save_edit_session
+    from pipeline.edit.edit_steps import align_face_for, edit_face, invert_face
+    from pipeline.edit.edit_files import EditOutputs, check_outputs, save_edit
+    from pipeline.edit.edit_report import edit_report
+    from pipeline.edit.session_reuse import is_session, load_edit_session, save_edit_session
     from pipeline.gan.loading import load_generator, resolve_model_arg
 
     # 1. Inputs, checked before anything slow happens.

@@ -56,9 +56,9 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from pipeline.common.images import read_photo
-    from pipeline.edit.config import EditConfig, inversion_configs
-    from pipeline.edit.edit import align_face_for, invert_face
-    from pipeline.edit.sessions import save_edit_session
+    from pipeline.edit.edit_config import EditConfig, inversion_configs
+    from pipeline.edit.edit_steps import align_face_for, invert_face
+    from pipeline.edit.session_reuse import save_edit_session
     from pipeline.gan.loading import load_generator, resolve_model_arg
     from pipeline.invert.backbone import resolve_backbone
 

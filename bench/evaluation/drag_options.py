@@ -1,7 +1,7 @@
 """The drag settings a benchmark run may switch (the paper's ablations), as flags and as named variants.
 
 Every switch maps onto a `DragConfig` field; unknown fields fail at once, so a rename in
-`pipeline/drag/config.py` breaks the benchmark loudly instead of silently ignoring a switch.
+`pipeline/drag/drag_config.py` breaks the benchmark loudly instead of silently ignoring a switch.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import torch
 
 from pipeline.drag import DragConfig, drag
-from pipeline.drag.config import LATENT_PRIOR, TRACKING_NORMS
+from pipeline.drag.drag_config import LATENT_PRIOR, TRACKING_NORMS
 from pipeline.drag.latent_prior import is_gaussian_latent
 from pipeline.gan import LatentGenerator, seeded_z
 

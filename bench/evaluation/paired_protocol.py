@@ -4,7 +4,7 @@ Protocol, pair i:
 1. w1 = latent of seed + 2i (truncation 0.7); w2 = w1 moved `perturb_strength` of the way
    towards the latent of seed + 2i + 1, in its first `perturb_ws` W+ entries (the entries the
    default drag optimises, so image 2 is reachable by a drag; the paper does not say which).
-2. Dense optical flow image 1 -> image 2 (OpenCV; flow.py); `num_points` handles sampled where
+2. Dense optical flow image 1 -> image 2 (OpenCV; optical_flow.py); `num_points` handles sampled where
    the flow is trusted, targets = handles + flow.
 3. Drag from w1, handles -> targets, no mask. Compare the result with image 2: MSE on images in
    [0, 1] (the paper's table shows x 1e2) and a perceptual distance (x 10), both also for
@@ -24,7 +24,7 @@ from bench.sample_faces import to_uint8
 from pipeline.drag import DragConfig, drag
 from pipeline.gan import LatentGenerator
 
-from .flow import FLOW_METHODS, dense_flow, sample_flow_points
+from .optical_flow import FLOW_METHODS, dense_flow, sample_flow_points
 from .latents import perturb_ws, seed_ws
 
 log = logging.getLogger(__name__)

@@ -11,10 +11,10 @@ from pipeline.common import resolve_device
 from pipeline.gan import LatentGenerator
 from pipeline.gan.loading import load_generator, resolve_model_arg
 
-from .backbone import BENCH_BACKBONES
-from .flow import FLOW_METHODS
+from .perceptual_choice import BENCH_BACKBONES
+from .optical_flow import FLOW_METHODS
 from .paired_protocol import PairedProtocol
-from .report import DEFAULT_OUT
+from .bench_report import DEFAULT_OUT
 
 
 def add_common_arguments(parser: argparse.ArgumentParser, *, pairs: int) -> None:

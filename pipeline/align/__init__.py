@@ -1,12 +1,12 @@
 """Align stage: dlib detection, 68 landmarks, the generator's crop and its transform (no networks)."""
-from .align import align_all_faces, align_face, align_photo, find_faces
+from .alignment import align_all_faces, align_face, align_photo, find_faces
 from .detect import detect_faces, select_face
 from .geometry import apply_affine, crop_from_quad, ffhq_quad, invert_affine, quad_size, template_quad
-from .landmarks import find_predictor, predict_landmarks
+from .landmark_predictor import find_predictor, predict_landmarks
 from .points import crop_to_photo, photo_to_crop
 from .preview import draw_landmarks_preview
 from .serialize import aligned_from_json, aligned_to_json
-from .types import CONVENTIONS, DETECTORS, AlignConfig, AlignedFace, DetectConfig, DetectedFace
+from .align_types import CONVENTIONS, DETECTORS, AlignConfig, AlignedFace, DetectConfig, DetectedFace
 
 __all__ = [
     "CONVENTIONS", "DETECTORS", "AlignConfig", "AlignedFace", "DetectConfig", "DetectedFace",

@@ -17,7 +17,7 @@ import numpy as np
 from pipeline.common import UserError
 
 from .cnn_detect import run_cnn
-from .types import DETECTORS, DetectConfig, DetectedFace
+from .align_types import DETECTORS, DetectConfig, DetectedFace
 
 logger = logging.getLogger(__name__)
 

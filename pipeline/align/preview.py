@@ -6,7 +6,7 @@ import math
 import cv2
 import numpy as np
 
-from .types import DetectedFace
+from .align_types import DetectedFace
 
 _SHIFT = 4  # cv2 fixed-point bits: draw at 1/16 px so marks sit on the true sub-pixel spot
 _GROUP_COLOURS = (  # RGB per landmark group: jaw, brows, nose, eyes, mouth

@@ -9,7 +9,7 @@ from pipeline.common import UserError
 
 from .geometry import apply_affine, crop_from_quad, invert_affine
 from .sample import sample_quad
-from .types import CONVENTIONS, AlignConfig, AlignedFace
+from .align_types import CONVENTIONS, AlignConfig, AlignedFace
 
 FORMAT = "portrait-drag/aligned-face"
 VERSION = 1

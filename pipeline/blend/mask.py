@@ -6,7 +6,7 @@ import math
 import cv2
 import numpy as np
 
-from .types import BlendConfig, CropGeometry
+from .blend_types import BlendConfig, CropGeometry
 
 
 def face_mask(

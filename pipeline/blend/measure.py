@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .types import BlendConfig
+from .blend_types import BlendConfig
 
 # A low-passed colour difference (0..1) above this is a visible change.
 CHANGED_LEVEL = 0.03

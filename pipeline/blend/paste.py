@@ -21,12 +21,12 @@ import logging
 import cv2
 import numpy as np
 
-from .flow import dense_flow, flow_in_photo, move_points, new_content
+from .edit_flow import dense_flow, flow_in_photo, move_points, new_content
 from .look import is_greyscale, match_look, to_grey
 from .mask import face_mask
 from .measure import measure_change
 from .poisson import seamless_clone
-from .types import MODES, BlendConfig, BlendResult, CropGeometry
+from .blend_types import MODES, BlendConfig, BlendResult, CropGeometry
 from .warp import crop_scale, crop_to_roi, image_to_roi, roi_of
 
 logger = logging.getLogger(__name__)

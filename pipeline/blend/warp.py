@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from .types import CropGeometry
+from .blend_types import CropGeometry
 
 Roi = tuple[int, int, int, int]  # (x0, y0, x1, y1), photo px, x1/y1 exclusive
 

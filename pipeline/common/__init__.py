@@ -1,7 +1,7 @@
 """Small utilities every stage may use: errors, atomic writes, device resolution."""
 from .atomic import atomic_path, write_atomic, write_bytes_atomic, write_json_atomic
 from .errors import UserError
-from .outputs import check_distinct_outputs
+from .output_paths import check_distinct_outputs
 
 
 def resolve_device(name: str | None = "auto"):

@@ -4,10 +4,10 @@ Public API: `drag(G, ws, handles, targets, *, mask, config, device, callback) ->
 `DragConfig`, `DragState`, `StopDrag`. Points are (x, y) in pixels of the generated image.
 Knows nothing of photos: it uses only the LatentGenerator interface.
 """
-from .config import DragConfig, DragSettings, choose_feature_block, resolve_settings
+from .drag_config import DragConfig, DragSettings, choose_feature_block, resolve_settings
 from .engine import drag
 from .latent_prior import is_gaussian_latent
-from .report import drag_report
+from .drag_report import drag_report
 from .result import DragResult, DragState, StopDrag
 
 __all__ = [

@@ -4,7 +4,7 @@ Per step, as REFERENCE.md section 2 and the official code: one feature forward w
 W+, tracking of every handle on those features (not at step 0), the stop test, motion
 supervision for the handles still farther than the stop distance, plus lambda * the
 fixed-region term when a mask is given, then one Adam step on the first `num_optimized_ws`
-entries of W+ only; with the optional latent prior (config.py) the optimised latent is then put
+entries of W+ only; with the optional latent prior (drag_config.py) the optimised latent is then put
 back on the shell of its start norm and within a cap around its start (latent_prior.py).
 
 Deliberate deviations from the official numerics. Their measured effect, all together
@@ -42,7 +42,7 @@ import torch
 
 from ..common import UserError
 from ..gan.interface import LatentGenerator
-from .config import DragConfig, DragSettings, resolve_settings
+from .drag_config import DragConfig, DragSettings, resolve_settings
 from .inputs import check_mask, check_points, check_reach
 from .latent_prior import project_latent
 from .motion_supervision import fixed_region_loss, fixed_region_weight, motion_loss
@@ -51,7 +51,7 @@ from .result import (
     StopDrag,
 )
 from .sampling import sample_features
-from .tracking import track_points
+from .tracking import patch_offsets, track_points
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +127,11 @@ def _run(
     # 3. The references: F0 and each handle's start feature.
     feats = features(grad=s.max_steps > 0)
     feats0 = feats.detach()
-    references = sample_features(feats0, handles, s.image_size)  # [N, C]
+    patch = patch_offsets(s.tracking_patch, device=device)  # [P, 2] or None
+    if patch is None:
+        references = sample_features(feats0, handles, s.image_size)  # [N, C]
+    else:
+        references = sample_features(feats0, handles[:, None, :] + patch, s.image_size)  # [N, P, C]
     weight = None
     if mask is not None and s.lambda_mask > 0 and bool((mask == 0).any()):
         weight = fixed_region_weight(mask.to(device), tuple(feats0.shape[-2:]))  # [1, 1, h, w]
@@ -149,7 +153,7 @@ def _run(
         if step > 0:
             handles = track_points(
                 feats, references, handles, radius=s.r2, step=s.tracking_step,
-                image_size=s.image_size, norm=s.tracking_norm, band=s.tracking_band, lines=(starts, targets),
+                image_size=s.image_size, norm=s.tracking_norm, band=s.tracking_band, lines=(starts, targets), patch=patch,
             )
         distances = (targets - handles).norm(dim=1)  # [N]
         dist_list = distances.tolist()

@@ -6,7 +6,7 @@ from typing import Callable
 
 import torch
 
-from .config import DragSettings
+from .drag_config import DragSettings
 
 Point = tuple[float, float]  # (x, y), image px
 

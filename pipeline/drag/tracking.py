@@ -34,6 +34,7 @@ def track_points(
     norm: str,  # 'l1' or 'l2' over channels
     band: float = 0.0,  # image px; > 0: only candidates this close to the line start -> target
     lines: tuple[torch.Tensor, torch.Tensor] | None = None,  # ([N, 2] start handles, [N, 2] targets)
+    patch: torch.Tensor | None = None,  # [P, 2] px offsets of a patch descriptor; references then [N, P, C]
 ) -> torch.Tensor:
     """-> [N, 2] new handle positions, image px, on the `step` grid.
 
@@ -50,8 +51,12 @@ def track_points(
         (candidates[..., 0] >= 0) & (candidates[..., 0] <= width - 1)
         & (candidates[..., 1] >= 0) & (candidates[..., 1] <= height - 1)
     )
-    sampled = sample_features(feats.detach(), candidates, image_size)  # [N, K, C]
-    diff = sampled - references[:, None, :].to(sampled.dtype)
+    if patch is None:
+        sampled = sample_features(feats.detach(), candidates, image_size)  # [N, K, C]
+        diff = sampled - references[:, None, :].to(sampled.dtype)
+    else:
+        sampled = sample_features(feats.detach(), candidates[:, :, None, :] + patch, image_size)  # [N, K, P, C]
+        diff = (sampled - references[:, None].to(sampled.dtype)).flatten(2)
     # Squared L2 ranks candidates exactly as L2 does, without the square root.
     distance = diff.abs().sum(-1) if norm == "l1" else diff.square().sum(-1)  # [N, K]
     allowed = inside
@@ -69,3 +74,10 @@ def _line_distance(points: torch.Tensor, starts: torch.Tensor, ends: torch.Tenso
     unit = direction / direction.norm(dim=1, keepdim=True).clamp_min(1e-7)  # [N, 2]
     rel = points - starts[:, None, :]
     return (rel[..., 0] * unit[:, None, 1] - rel[..., 1] * unit[:, None, 0]).abs()
+
+
+def patch_offsets(spacing: float, *, device: torch.device | None = None) -> torch.Tensor | None:
+    """[9, 2] offsets of a 3 x 3 descriptor grid `spacing` px apart; None for spacing 0 (one sample)."""
+    if spacing <= 0:
+        return None
+    return search_offsets(spacing, spacing, device=device)

@@ -6,14 +6,14 @@ Public API:
 - `EditConfig`: every stage's settings in one place.
 - `load_edit_points(path) / parse_edit_points(data) -> EditPoints`: the points file (points_spec.py);
   `place_points(points, aligned) -> PlacedPoints`: its handles/targets in photo and crop px.
-- `plan_batch(...)`, `run_batch(...)`: resumable, failure-tolerant batches (batch.py).
+- `plan_batch(...)`, `run_batch(...)`: resumable, failure-tolerant batches (batch_runner.py).
 Stages never import each other; they meet here.
 """
-from .batch import BatchJob, BatchOutcome, plan_batch, run_batch
-from .config import EditConfig
-from .edit import EditResult, Inversion, edit_face, edit_photo, invert_face
+from .batch_runner import BatchJob, BatchOutcome, plan_batch, run_batch
+from .edit_config import EditConfig
+from .edit_steps import EditResult, Inversion, edit_face, edit_photo, invert_face
 from .points_map import PlacedPoints, mask_in_crop, place_points
-from .points_spec import EditPoints, load_edit_points, parse_edit_points
+from .edit_points import EditPoints, load_edit_points, parse_edit_points
 
 __all__ = [
     "BatchJob", "BatchOutcome", "EditConfig", "EditPoints", "EditResult", "Inversion", "PlacedPoints",

@@ -10,11 +10,11 @@ from pipeline.align import align_all_faces
 from pipeline.common import UserError
 from pipeline.common.images import read_photo, save_photo
 
-from .batch import STATUS_DONE, STATUS_FAILED, STATUS_PARTIAL, BatchJob
-from .config import EditConfig
-from .edit import align_face_for, crop_convention, edit_face
-from .points_spec import EditPoints
-from .report import edit_report, face_row
+from .batch_runner import STATUS_DONE, STATUS_FAILED, STATUS_PARTIAL, BatchJob
+from .edit_config import EditConfig
+from .edit_steps import align_face_for, crop_convention, edit_face
+from .edit_points import EditPoints
+from .edit_report import edit_report, face_row
 
 
 @dataclass(frozen=True, kw_only=True)

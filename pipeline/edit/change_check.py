@@ -14,7 +14,7 @@ import numpy as np
 
 from pipeline.blend import BlendResult
 
-from .landmark_names import face_frame
+from pipeline.align.landmark_names import face_frame
 
 # Share of the face no warp of the photo explains above which the render replaced the photo
 # (examples on the five shared photos measured 0.2-7%; a colour-mismatched feather paste 40-90%).

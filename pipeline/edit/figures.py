@@ -7,7 +7,7 @@ from PIL import Image, ImageDraw
 
 from pipeline.drag.trajectory import HANDLE_RGB, TARGET_RGB, select_frame_steps, to_uint8
 
-from .edit import EditResult
+from .edit_steps import EditResult
 
 MAX_SIDE_BY_SIDE_HEIGHT = 2048  # px; taller photos are shown reduced
 

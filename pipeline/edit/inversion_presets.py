@@ -40,7 +40,7 @@ import torch
 
 from pipeline.common.precision import bf16_native
 from pipeline.gan.interface import LatentGenerator
-from pipeline.invert.config import ProjectConfig, PTIConfig
+from pipeline.invert.invert_config import ProjectConfig, PTIConfig
 
 SMALL_MODEL_PX = 128  # below: toy models (the 64 px demo)
 PRESETS = ("auto", "small", "cpu", "gpu")

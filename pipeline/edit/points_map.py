@@ -16,8 +16,8 @@ from pipeline.align import crop_to_photo, photo_to_crop
 from pipeline.common import UserError
 from pipeline.common.images import read_photo
 
-from .landmark_names import face_frame, region_indices
-from .points_spec import EditPoints, MaskSpec, PointRef
+from pipeline.align.landmark_names import face_frame, region_indices
+from .edit_points import EditPoints, MaskSpec, PointRef
 
 
 class FaceGeometry(Protocol):

@@ -29,7 +29,7 @@ import torch
 
 from ..common import UserError
 from .nvidia_unpickler import MalformedPickle, PersistentStub, unpickle_safely
-from .stylegan2.config import StyleGAN2Config
+from .stylegan2.stylegan2_config import StyleGAN2Config
 
 log = logging.getLogger(__name__)
 

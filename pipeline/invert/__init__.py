@@ -9,7 +9,7 @@ Public API:
 Images are [1, C, H, W] float32 in [-1, 1] at the generator's resolution; `image_to_tensor` converts crops.
 Uses only the LatentGenerator interface; knows nothing of photos beyond the crop it is given.
 """
-from .config import BACKBONES, ProjectConfig, PTIConfig
+from .invert_config import BACKBONES, ProjectConfig, PTIConfig
 from .image_tensors import image_to_tensor, psnr, tensor_to_image
 from .perceptual import PerceptualDistance, load_perceptual
 from .project import Projection, project

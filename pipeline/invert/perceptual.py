@@ -31,7 +31,7 @@ from torch import nn
 
 from pipeline.common import UserError
 
-from .config import BACKBONES
+from .invert_config import BACKBONES
 from .trunks import SPECS, TrunkSpec, find_trunk, load_trunk, lpips_heads, lpips_heads_path, vgg16_trunk
 
 logger = logging.getLogger(__name__)

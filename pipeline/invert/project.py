@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 from pipeline.common.precision import autocast_bf16
 from pipeline.gan.interface import LatentGenerator
 
-from .config import ProjectConfig
+from .invert_config import ProjectConfig
 from .descent import checked_step
 from .image_tensors import as_displayed, check_target, reconstruction_metrics
 from .noise import noise_buffers, noise_regularizer, normalize_noise_, with_noise, write_noise

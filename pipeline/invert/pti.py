@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 from pipeline.common.precision import autocast_bf16
 from pipeline.gan.interface import LatentGenerator
 
-from .config import PTIConfig
+from .invert_config import PTIConfig
 from .descent import checked_step
 from .image_tensors import as_displayed, check_target, reconstruction_metrics
 from .noise import write_noise

@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 import cli
-from pipeline.align import landmarks as landmarks_module
-from pipeline.align.landmarks import PREDICTOR_ENV, find_predictor
+from pipeline.align import landmark_predictor as landmarks_module
+from pipeline.align.landmark_predictor import PREDICTOR_ENV, find_predictor
 from pipeline.common import UserError
 
 PHOTO_DIR = Path(__file__).resolve().parents[1] / "data" / "photos"

@@ -10,7 +10,7 @@ import torch
 from bench.evaluation.drag_options import (
     ALL_WS, DragVariant, ablation_variants, add_drag_arguments, build_config, parse_assignments, variant_from_args,
 )
-from bench.evaluation.flow import dense_flow, sample_flow_points
+from bench.evaluation.optical_flow import dense_flow, sample_flow_points
 from bench.evaluation.landmark_points import choose_landmarks, drag_points, mean_distance, to_512
 from bench.evaluation.landmark_protocol import LandmarkEdit, LandmarkProtocol, find_face_pairs, summarize, verdicts
 from bench.evaluation.latents import perturb_ws

@@ -2,7 +2,7 @@
 import torch
 
 from pipeline.drag import DragConfig, drag, resolve_settings
-from pipeline.drag.config import LATENT_PRIOR
+from pipeline.drag.drag_config import LATENT_PRIOR
 from pipeline.drag.latent_prior import is_gaussian_latent, project_latent
 from pipeline.gan import build_generator, seeded_z
 

@@ -4,7 +4,7 @@ import json
 import pytest
 
 from pipeline.common import UserError
-from pipeline.drag.points_spec import load_points, parse_points
+from pipeline.drag.drag_points import load_points, parse_points
 
 
 def test_valid_file_round_trips(tmp_path):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from pipeline.common import UserError, atomic_path
 from pipeline.common.images import read_photo, save_image
-from pipeline.edit.batch import STATUS_DONE, BatchJob
+from pipeline.edit.batch_runner import STATUS_DONE, BatchJob
 
 
 @dataclass(frozen=True)

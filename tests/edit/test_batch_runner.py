@@ -16,7 +16,7 @@ from PIL import Image
 
 from edit_batch_stub import StubFactory
 from pipeline.common import UserError
-from pipeline.edit.batch import check_manifest, plan_batch, run_batch
+from pipeline.edit.batch_runner import check_manifest, plan_batch, run_batch
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -124,7 +124,7 @@ def test_kill_9_mid_write_leaves_only_complete_outputs(tmp_path):
         import sys
         sys.path[:0] = [{str(REPO)!r}, {str(Path(__file__).parent)!r}]
         from edit_batch_stub import StubFactory
-        from pipeline.edit.batch import plan_batch, run_batch
+        from pipeline.edit.batch_runner import plan_batch, run_batch
         jobs = plan_batch({str(src)!r}, {str(out)!r})
         run_batch(jobs, StubFactory(slow_write_s=0.4), output_dir={str(out)!r}, progress=False)
     """)

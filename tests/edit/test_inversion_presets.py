@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from pipeline.edit.config import EditConfig, inversion_configs, pti_wanted
-from pipeline.edit.edit import _drag_mask, _paste_mask
+from pipeline.edit.edit_config import EditConfig, inversion_configs, pti_wanted
+from pipeline.edit.edit_steps import _drag_mask, _paste_mask
 from pipeline.edit.inversion_presets import preset_for, preset_plan, scale_steps
 
 CPU, CUDA = torch.device("cpu"), torch.device("cuda")
@@ -42,7 +42,7 @@ def test_step_budgets_keep_the_preset_proportions():
 
 
 def test_edit_config_resolves_backbone_seed_and_overrides(monkeypatch):
-    monkeypatch.setattr("pipeline.edit.config.resolve_backbone", lambda name: "lpips-vgg")
+    monkeypatch.setattr("pipeline.edit.edit_config.resolve_backbone", lambda name: "lpips-vgg")
     big = fake_generator(1024, 23)
     stages, pti = inversion_configs(EditConfig(seed=7, invert_steps=10, pti_steps=3), big, CPU)
     assert sum(s.num_steps for s in stages) == 10 and pti.num_steps == 3

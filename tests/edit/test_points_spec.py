@@ -10,9 +10,9 @@ from PIL import Image
 
 from pipeline.align import align_face
 from pipeline.common import UserError
-from pipeline.edit.landmark_names import ALIASES, POINT_NAMES, REGIONS, face_frame, landmark_indices
+from pipeline.align.landmark_names import ALIASES, POINT_NAMES, REGIONS, face_frame, landmark_indices
 from pipeline.edit.points_map import mask_in_crop, place_points
-from pipeline.edit.points_spec import load_edit_points, parse_edit_points
+from pipeline.edit.edit_points import load_edit_points, parse_edit_points
 
 TEMPLATE = np.array(json.loads((Path(__file__).resolve().parents[2] / "checkpoints" /
                                 "demo-face-64.landmarks.json").read_text())["template"], dtype=np.float64)

@@ -24,7 +24,7 @@ from torch import nn
 
 from ..interface import FeatureBlock
 from ..style_generator import StyleBasedGenerator
-from .config import MobileStyleGANConfig
+from .mobilestylegan_config import MobileStyleGANConfig
 from .blocks import IDWTUpsample, SeparableStyledConv, StyledConv, WaveletHead
 
 

@@ -23,7 +23,7 @@ import torch
 from ...common import UserError
 from ...common.hashing import sha256_file
 from ..safetensors_format import save_generator
-from .config import MobileStyleGANConfig
+from .mobilestylegan_config import MobileStyleGANConfig
 from .ir_weights import mapping_state, synthesis_state, to_state_dict
 from .generator import MobileStyleGANGenerator
 from .openvino_ir import read_ir

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .config import MobileStyleGANConfig
+from .mobilestylegan_config import MobileStyleGANConfig
 from .openvino_ir import IRGraph, IRLayer
 from .wavelets import HAAR
 

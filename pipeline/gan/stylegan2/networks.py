@@ -11,7 +11,7 @@ from torch import nn
 
 from ..interface import FeatureBlock
 from ..style_generator import StyleBasedGenerator
-from .config import StyleGAN2Config
+from .stylegan2_config import StyleGAN2Config
 from .layers import FullyConnectedLayer, SynthesisLayer, ToRGBLayer
 from .ops import upsample2d
 

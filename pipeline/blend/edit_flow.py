@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .types import BlendConfig, CropGeometry
+from .blend_types import BlendConfig, CropGeometry
 from .warp import Roi, roi_from_crop_matrix
 
 

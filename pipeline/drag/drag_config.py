@@ -90,6 +90,8 @@ class DragConfig:
     # px at 512: tracking candidates only this close to the start->target line; 0: the official
     # square window; None: the model's (0 unless it says otherwise)
     tracking_band_at_512: float | None = None
+    # px at 512: spacing of a 3 x 3 grid of feature samples compared in tracking; 0: one sample (official)
+    tracking_patch_at_512: float = 0.0
     noise_mode: str = "const"  # synthesis noise during the drag ('const' as the official code)
     seed: int = 0  # seeds torch's RNG for the run (only 'random' noise draws numbers)
     # Latent prior (latent_prior.py), off as DragGAN; `LATENT_PRIOR` for Gaussian-latent generators.
@@ -142,6 +144,7 @@ class DragSettings:
     tracking_norm: str
     tracking_step: float  # px
     tracking_band: float  # image px; 0 = the official square window only
+    tracking_patch: float  # image px between descriptor samples; 0 = one sample
     noise_mode: str
     seed: int
     latent_shell: bool  # optimised entries kept on the sphere of their start norm
@@ -202,6 +205,7 @@ def resolve_settings(config: DragConfig, G: LatentGenerator, num_points: int) ->
         tracking_norm=config.tracking_norm,
         tracking_step=config.tracking_step,
         tracking_band=band * scale if band > 0 else 0.0,
+        tracking_patch=config.tracking_patch_at_512 * scale,
         noise_mode=config.noise_mode,
         seed=config.seed,
         latent_shell=config.latent_shell,

@@ -6,7 +6,7 @@ from pipeline.drag import drag_report
 from pipeline.gan.interface import LatentGenerator
 from pipeline.gan.model_record import model_record
 
-from .edit import STAGES, EditResult
+from .edit_steps import STAGES, EditResult
 
 FORMAT = "portrait-drag/edit-report"
 
@@ -39,7 +39,7 @@ def edit_report(result: EditResult, *, G: LatentGenerator, info: dict) -> dict:
 
 
 def face_row(result: EditResult) -> dict:
-    """One batch summary row (see summary.py) for a face edited without error; `reason` holds warnings."""
+    """One batch summary row (see batch_summary.py) for a face edited without error; `reason` holds warnings."""
     notes = []
     if not result.drag.converged:
         notes.append(f"drag stopped by {result.drag.status} before reaching the targets")

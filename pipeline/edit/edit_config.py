@@ -11,7 +11,7 @@ from pipeline.blend import MODES, BlendConfig
 from pipeline.drag import DragConfig
 from pipeline.gan.interface import LatentGenerator
 from pipeline.invert.backbone import CHOICES, resolve_backbone
-from pipeline.invert.config import ProjectConfig, PTIConfig
+from pipeline.invert.invert_config import ProjectConfig, PTIConfig
 
 from .inversion_presets import PRESETS, preset_for, preset_plan, scale_steps
 

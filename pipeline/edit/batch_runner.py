@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 
 from pipeline.common import UserError, write_json_atomic
 
-from .summary import write_summary
+from .batch_summary import write_summary
 
 logger = logging.getLogger(__name__)
 

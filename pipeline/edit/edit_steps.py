@@ -34,10 +34,10 @@ from pipeline.invert.project import Projection, project
 from pipeline.invert.pti import TunedGenerator, pivotal_tune
 
 from .change_check import change_flags, focus_region
-from .config import EditConfig, drag_config, inversion_configs, mask_in_drag
-from .landmark_names import face_frame
+from .edit_config import EditConfig, drag_config, inversion_configs, mask_in_drag
+from pipeline.align.landmark_names import face_frame
 from .points_map import PlacedPoints, mask_in_crop, place_points
-from .points_spec import EditPoints
+from .edit_points import EditPoints
 
 logger = logging.getLogger(__name__)
 

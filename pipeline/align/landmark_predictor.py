@@ -12,7 +12,7 @@ from pipeline.common import UserError
 
 from .cnn_detect import box_from_landmarks
 from .dlib_files import chosen_model, load_dlib_model, package_model
-from .types import DetectedFace
+from .align_types import DetectedFace
 
 logger = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from pipeline.common import UserError
 
 from .detect import detect_faces, select_face
 from .geometry import apply_affine, crop_from_quad, ffhq_quad, invert_affine, template_quad
-from .landmarks import predict_landmarks
+from .landmark_predictor import predict_landmarks
 from .sample import sample_quad
-from .types import CONVENTIONS, AlignConfig, AlignedFace, DetectConfig, DetectedFace
+from .align_types import CONVENTIONS, AlignConfig, AlignedFace, DetectConfig, DetectedFace
 
 logger = logging.getLogger(__name__)
 

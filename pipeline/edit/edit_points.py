@@ -34,7 +34,7 @@ from pathlib import Path
 from pipeline.common import UserError
 from pipeline.common.json_values import number_pair, read_json_file
 
-from .landmark_names import landmark_indices, region_indices
+from pipeline.align.landmark_names import landmark_indices, region_indices
 
 SPACES = ("photo", "crop")
 TOP_KEYS = ("space", "points", "mask")

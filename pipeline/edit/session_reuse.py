@@ -18,7 +18,7 @@ from pipeline.gan.interface import LatentGenerator
 from pipeline.invert.image_tensors import tensor_to_image
 from pipeline.invert.session import RECORD, load_session, save_session
 
-from .edit import Inversion
+from .edit_steps import Inversion
 
 
 def is_session(path: str | os.PathLike) -> bool:
