@@ -33,7 +33,7 @@ from pipeline.edit.edit_config import EditConfig, inversion_configs  # noqa: E40
 from pipeline.edit.edit_steps import align_face_for  # noqa: E402
 from pipeline.gan.loading import load_generator  # noqa: E402
 from pipeline.invert import PTIConfig, ProjectConfig, image_to_tensor, load_perceptual, pivotal_tune, project  # noqa: E402
-from pipeline.invert.image_tensors import psnr  # noqa: E402
+from pipeline.invert.fidelity import psnr  # noqa: E402
 
 VARIANTS = ("preset", "f32", "fine", "no-w", "alex-pti")
 DEFAULT_PHOTOS = [ROOT / "examples" / "grace_hopper.jpg"] + sorted(

@@ -20,6 +20,7 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
+from pipeline.common.image_tensors import tensors_to_images
 from pipeline.gan.interface import seeded_z
 
 UPSCALE = 4  # bicubic factor before detection: dlib's HOG detector misses faces under ~80 px
@@ -48,13 +49,8 @@ def render_samples(
         z = torch.cat([seeded_z(s, z_dim, device=device) for s in seeds[start : start + batch_size]])
         with torch.no_grad():
             img = generate(z)  # [n, 3, H, W], about [-1, 1]
-        out.append(to_uint8(img))
+        out.append(tensors_to_images(img))
     return np.concatenate(out)
-
-
-def to_uint8(img: torch.Tensor) -> np.ndarray:
-    """img [N, 3, H, W] in [-1, 1] -> uint8 [N, H, W, 3] (clamped, rounded)."""
-    return ((img.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
 
 def find_faces(images: np.ndarray, *, landmarks: bool, progress: bool = True) -> list[SampleFace | None]:

@@ -25,12 +25,14 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
+from pipeline.common.mask_images import read_mask_image
 from pipeline.common import UserError, check_distinct_outputs, resolve_device, write_atomic, write_json_atomic
 from pipeline.drag import DragConfig, DragResult, DragState, drag, drag_report, is_gaussian_latent
 from pipeline.drag.drag_config import LATENT_PRIOR
 from pipeline.drag.drag_points import DragPoints, load_points
 from pipeline.drag.result import STATUS_NAN
-from pipeline.drag.trajectory import select_frame_steps, to_uint8, write_trajectory_gif
+from pipeline.common.image_tensors import tensor_to_image
+from pipeline.drag.trajectory import select_frame_steps, write_trajectory_gif
 from pipeline.gan import LatentGenerator, seeded_z
 from pipeline.gan.model_record import model_record
 
@@ -72,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     if args.lr is not None and not args.lr > 0:
         raise UserError(f"--lr must be > 0, got {args.lr}")
     points = load_points(args.points)
-    mask = load_mask(args.mask) if args.mask else None
+    mask = read_mask_image(args.mask) if args.mask else None
     overrides = {k: v for k, v in (("max_steps", args.steps), ("lr", args.lr)) if v is not None}
     if args.latent_prior:
         overrides.update(LATENT_PRIOR)
@@ -147,14 +149,14 @@ def drag_and_save(
     if not result.converged and result.status != STATUS_NAN:
         log.warning("the handles did not reach their targets within %d steps (%s)", result.steps, result.status)
 
-    image = Image.fromarray(to_uint8(result.image))
+    image = Image.fromarray(tensor_to_image(result.image))
     write_atomic(output, lambda tmp: image.save(tmp, format="PNG"))
     if trajectory:
         frames = []
         for step in select_frame_steps(result.steps):
             with torch.no_grad():
                 image_k = G.synthesis(snapshots.get(step, result.ws), noise_mode=config.noise_mode)
-            frames.append((step, to_uint8(image_k)))
+            frames.append((step, tensor_to_image(image_k)))
         write_trajectory_gif(trajectory, frames, result.trajectory, result.targets)
     if report:
         write_json_atomic(report, build_report(result, device=device, info=report_info or {}))
@@ -163,21 +165,6 @@ def drag_and_save(
 
 def build_report(result: DragResult, *, device: torch.device, info: dict) -> dict:
     return {**info, "device": str(device), **drag_report(result)}
-
-
-def load_mask(path: str | Path) -> np.ndarray:
-    """A binary image (black 0 = keep, white 255 or 1 = may change) -> [H, W] float32 of 0/1."""
-    try:
-        with Image.open(path) as img:
-            grey = np.asarray(img.convert("L"))
-    except (OSError, ValueError) as exc:
-        raise UserError(f"cannot read mask image {path}: {exc}") from None
-    values = set(np.unique(grey).tolist())
-    if values <= {0, 1}:
-        return grey.astype(np.float32)
-    if values <= {0, 255}:
-        return (grey == 255).astype(np.float32)
-    raise UserError(f"mask {path} is not binary (it has grey values): use only black (keep) and white (may change)")
 
 
 def _from_session(args: argparse.Namespace, device: torch.device) -> tuple[LatentGenerator, torch.Tensor, dict]:

@@ -5,10 +5,10 @@ import argparse
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from pipeline.common import UserError, resolve_device, write_json_atomic
+from pipeline.common.image_tensors import tensor_to_image
 from pipeline.common.images import save_image
 from pipeline.gan.interface import NOISE_MODES, seeded_z
 from pipeline.gan.loading import load_generator, resolve_model_arg
@@ -25,12 +25,6 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def to_uint8(img: torch.Tensor) -> np.ndarray:
-    """img [C, H, W] about [-1, 1], C in (1, 3) -> [H, W, 3] uint8 RGB."""
-    arr = ((img.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
-    return np.ascontiguousarray(np.repeat(arr, 3, axis=2) if arr.shape[2] == 1 else arr)
-
-
 def run(args: argparse.Namespace) -> int:
     out: Path = args.output
     if not 0 <= args.seed < 2**32:
@@ -42,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
         z = seeded_z(args.seed, G.z_dim, device=device)  # [1, z_dim]
         ws = G.mapping(z, truncation_psi=args.psi)  # [1, num_ws, w_dim]
         img = G.synthesis(ws, noise_mode=args.noise_mode)  # [1, C, H, W], about [-1, 1]
-    pixels = to_uint8(img[0])
+    pixels = tensor_to_image(img)
     save_image(out, pixels, protect=[G.model_info.get("path")])
     info = {k: v for k, v in G.model_info.items() if k != "landmark_template"}
     write_json_atomic(out.with_name(out.name + ".json"), {

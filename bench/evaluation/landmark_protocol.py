@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from bench.sample_faces import to_uint8
+from pipeline.common.image_tensors import tensors_to_images
 from pipeline.drag import DragConfig, drag
 from pipeline.gan import LatentGenerator
 
@@ -152,7 +152,7 @@ def run_landmark_edits(
             seconds_per_step=result.mean_seconds_per_step, tracked_md_px=float(np.mean(result.distances)),
             no_edit_md_px=mean_distance(la[chosen], lb[chosen]),
             no_edit_identity=descriptor_distance(pair.face_a.descriptor, pair.face_b.descriptor),
-            image=to_uint8(result.image)[0],
+            image=tensors_to_images(result.image)[0],
         ))
     measure_results(edits, pairs)
     return edits, settings

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from bench.sample_faces import to_uint8
+from pipeline.common.image_tensors import tensors_to_images
 from pipeline.gan import LatentGenerator, seeded_z
 
 
@@ -17,7 +17,7 @@ def seed_ws(G: LatentGenerator, seed: int, *, truncation_psi: float, device: tor
 def render(G: LatentGenerator, ws: torch.Tensor, *, noise_mode: str) -> np.ndarray:
     """uint8 [N, H, W, 3] images of ws [N, num_ws, w_dim]."""
     with torch.no_grad():
-        return to_uint8(G.synthesis(ws, noise_mode=noise_mode))  # synthesis: [N, 3, H, W] in about [-1, 1]
+        return tensors_to_images(G.synthesis(ws, noise_mode=noise_mode))  # synthesis: [N, 3, H, W] in about [-1, 1]
 
 
 def perturb_ws(ws: torch.Tensor, other: torch.Tensor, *, strength: float, num_entries: int) -> torch.Tensor:

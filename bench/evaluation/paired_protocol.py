@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from bench.sample_faces import to_uint8
+from pipeline.common.image_tensors import tensors_to_images
 from pipeline.drag import DragConfig, drag
 from pipeline.gan import LatentGenerator
 
@@ -97,7 +97,7 @@ def run_paired_edits(
         with torch.no_grad():
             img1 = G.synthesis(w1, noise_mode=protocol.noise_mode)  # [1, 3, H, W] about [-1, 1]
             img2 = G.synthesis(w2, noise_mode=protocol.noise_mode)
-        u1, u2 = to_uint8(img1)[0], to_uint8(img2)[0]
+        u1, u2 = tensors_to_images(img1)[0], tensors_to_images(img2)[0]
         # 2. Points from the flow.
         forward = dense_flow(u1, u2, method=protocol.flow_method)
         backward = dense_flow(u2, u1, method=protocol.flow_method)

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
+
+from .landmark_names import face_frame
 
 Convention = Literal["ffhq", "template"]
 CONVENTIONS: tuple[str, ...] = ("ffhq", "template")
@@ -67,6 +70,21 @@ class AlignedFace:
     photo_size: tuple[int, int]  # (width, height) of the photo the crop came from
     face_index: int              # index among the photo's faces, left to right
     face_box: tuple[float, float, float, float] | None  # detector box (left, top, right, bottom), photo px
+
+    @cached_property
+    def frame(self) -> tuple[np.ndarray, np.ndarray, float]:
+        """The face's own frame in photo px: (x axis, y axis, inter-ocular distance); landmark_names.face_frame."""
+        return face_frame(self.landmarks)
+
+    @property
+    def inter_ocular_px(self) -> float:
+        """Distance between the eye centres, photo px: the unit of every landmark offset."""
+        return self.frame[2]
+
+    @property
+    def crop_inter_ocular_px(self) -> float:
+        """The same distance in crop px."""
+        return self.frame[2] * self.scale
 
     @property
     def scale(self) -> float:

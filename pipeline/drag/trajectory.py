@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-import torch
 from PIL import Image, ImageDraw
 
 from ..common import write_atomic
@@ -18,15 +17,6 @@ from ..common import write_atomic
 Point = tuple[float, float]
 HANDLE_RGB = (230, 30, 30)
 TARGET_RGB = (30, 80, 240)
-
-
-def to_uint8(image: torch.Tensor) -> np.ndarray:
-    """[1, C, H, W] about [-1, 1] -> [H, W, 3] uint8 (grey images repeated to RGB)."""
-    x = image.detach()[0].float().cpu()
-    x = ((x + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8)
-    if x.shape[0] == 1:
-        x = x.repeat(3, 1, 1)
-    return x[:3].permute(1, 2, 0).numpy()
 
 
 def select_frame_steps(num_steps: int, max_frames: int = 40) -> list[int]:

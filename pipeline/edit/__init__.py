@@ -4,7 +4,7 @@ and the batch runner that applies one edit to a folder of photos.
 Public API:
 - `edit_photo(photo, points, G, *, config, device, ...) -> EditResult`; `edit_face` for an aligned face.
 - `EditConfig`: every stage's settings in one place.
-- `load_edit_points(path) / parse_edit_points(data) -> EditPoints`: the points file (points_spec.py);
+- `load_edit_points(path) / parse_edit_points(data) -> EditPoints`: the points file (edit_points.py);
   `place_points(points, aligned) -> PlacedPoints`: its handles/targets in photo and crop px.
 - `plan_batch(...)`, `run_batch(...)`: resumable, failure-tolerant batches (batch_runner.py).
 Stages never import each other; they meet here.

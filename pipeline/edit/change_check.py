@@ -14,8 +14,6 @@ import numpy as np
 
 from pipeline.blend import BlendResult
 
-from pipeline.align.landmark_names import face_frame
-
 # Share of the face no warp of the photo explains above which the render replaced the photo
 # (examples on the five shared photos measured 0.2-7%; a colour-mismatched feather paste 40-90%).
 NEW_CONTENT_LIMIT = 0.25
@@ -25,10 +23,10 @@ _REACH_IOD = 0.5   # capsule radius at least this many eye distances
 _REACH_MOVE = 1.0  # ... and at least this many times the handle's move
 
 
-def focus_region(handles: np.ndarray, targets: np.ndarray, crop_landmarks: np.ndarray, size: int,
+def focus_region(handles: np.ndarray, targets: np.ndarray, inter_ocular_px: float, size: int,
                  mask: np.ndarray | None = None) -> np.ndarray:
-    """[S, S] float32 0/1: where the points ask for change (handles/targets [K, 2] crop px)."""
-    _, _, iod = face_frame(crop_landmarks)
+    """[S, S] float32 0/1: where the points ask for change (handles/targets [K, 2] crop px; the eye distance in crop px)."""
+    iod = float(inter_ocular_px)
     region = np.zeros((size, size), np.uint8)
     for (hx, hy), (tx, ty) in zip(np.asarray(handles, float), np.asarray(targets, float)):
         radius = max(_REACH_IOD * iod, _REACH_MOVE * float(np.hypot(tx - hx, ty - hy)))

@@ -28,10 +28,13 @@ Unknown keys are errors, so a typo never silently changes an edit.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
+
 from pipeline.common import UserError
+from pipeline.common.mask_images import read_mask_image
 from pipeline.common.json_values import number_pair, read_json_file
 
 from pipeline.align.landmark_names import landmark_indices, region_indices
@@ -71,6 +74,7 @@ class MaskSpec:
     grow: float = DEFAULT_REGION_GROW         # inter-ocular distances added around the regions' hull
     polygon: tuple[PointRef, ...] = ()        # vertices in order (kind 'polygon')
     image: Path | None = None                 # mask image (kind 'image'), absolute or relative to cwd
+    pixels: np.ndarray | None = field(default=None, compare=False, repr=False)  # [H, W] 0/1 of `image`, read at the edge
 
     def to_json(self) -> dict:
         if self.kind == "region":
@@ -145,10 +149,21 @@ def parse_edit_points(data: object, *, source: str = "points", base_dir: Path | 
 
 
 def load_edit_points(path: str | Path) -> EditPoints:
-    """Read and validate a points file; a mask image path is taken relative to the file's folder."""
+    """Read and validate a points file, and its mask image (a relative path is taken from the file's folder)."""
     path = Path(path)
     data = read_json_file(path)
-    return parse_edit_points(data, source=path.name, base_dir=path.parent)
+    points = parse_edit_points(data, source=path.name, base_dir=path.parent)
+    return with_mask_pixels(points)
+
+
+def with_mask_pixels(points: EditPoints) -> EditPoints:
+    """`points` with its mask image read (the one rule of common/mask_images.py); others unchanged."""
+    mask = points.mask
+    if mask is None or mask.kind != "image" or mask.pixels is not None:
+        return points
+    if not mask.image.is_file():
+        raise UserError(f"{points.source}: mask image {mask.image} not found; give its path relative to the points file")
+    return replace(points, mask=replace(mask, pixels=read_mask_image(mask.image)))
 
 
 def _point(value: object, where: str, *, allow_relative: bool) -> PointRef:

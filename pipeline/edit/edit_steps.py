@@ -26,16 +26,14 @@ from tqdm.auto import tqdm
 from pipeline.align import AlignedFace, align_photo
 from pipeline.blend import BlendResult, blend_face
 from pipeline.drag import DragResult, DragState, drag
-from pipeline.drag.trajectory import to_uint8
 from pipeline.gan.interface import LatentGenerator
-from pipeline.invert.image_tensors import image_to_tensor, tensor_to_image
+from pipeline.common.image_tensors import image_to_tensor, tensor_to_image
 from pipeline.invert.perceptual import load_perceptual
 from pipeline.invert.project import Projection, project
 from pipeline.invert.pti import TunedGenerator, pivotal_tune
 
 from .change_check import change_flags, focus_region
 from .edit_config import EditConfig, drag_config, inversion_configs, mask_in_drag
-from pipeline.align.landmark_names import face_frame
 from .points_map import PlacedPoints, mask_in_crop, place_points
 from .edit_points import EditPoints
 
@@ -167,7 +165,7 @@ def edit_face(
                     "y" if G.num_ws == 1 else "ies")
     result, latents = _drag(inversion, placed, drag_mask, config=config, device=device, record_steps=record_steps,
                             progress=progress)
-    edited_crop = to_uint8(result.image)
+    edited_crop = tensor_to_image(result.image)
     seconds["drag"] = time.perf_counter() - tick
     logger.info("[4/5] drag: %s after %d steps (%.1f s)", result.status, result.steps, seconds["drag"])
 
@@ -175,7 +173,7 @@ def edit_face(
     tick = time.perf_counter()
     paste_mask = _paste_mask(mask, aligned, config) if mask is not None else None
     anchors = (np.asarray(result.trajectory[0], np.float64), np.asarray(result.handles, np.float64))
-    focus = focus_region(placed.handles_crop, placed.targets_crop, aligned.crop_landmarks, aligned.output_size, mask)
+    focus = focus_region(placed.handles_crop, placed.targets_crop, aligned.crop_inter_ocular_px, aligned.output_size, mask)
     blended = blend_face(photo, edited_crop, aligned, reconstruction=inversion.reconstruction, mask=paste_mask,
                          mode=config.blend_mode, anchors=anchors, focus=focus, seed=config.seed, config=config.blend)
     seconds["blend"] = time.perf_counter() - tick
@@ -262,13 +260,12 @@ def _drag_mask(mask: np.ndarray, aligned: AlignedFace, config: EditConfig) -> np
     jaw was): with the polygon itself, measured on examples/grace_hopper.jpg, the handles did
     not move at all in 150 steps.
     """
-    _, _, iod = face_frame(aligned.crop_landmarks)
-    return _grown(mask, config.drag_mask_grow * iod)
+    return _grown(mask, config.drag_mask_grow * aligned.crop_inter_ocular_px)
 
 
 def _paste_mask(mask: np.ndarray, aligned: AlignedFace, config: EditConfig) -> np.ndarray:
     """The user's flexible region, grown and feathered: paste-back changes nothing outside it."""
-    _, _, iod = face_frame(aligned.crop_landmarks)
+    iod = aligned.crop_inter_ocular_px
     grown = _grown(mask, config.paste_mask_grow * iod)
     sigma = max(config.paste_mask_feather * iod, 0.5)
     k = 2 * int(np.ceil(3 * sigma)) + 1

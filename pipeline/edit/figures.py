@@ -5,7 +5,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from pipeline.drag.trajectory import HANDLE_RGB, TARGET_RGB, select_frame_steps, to_uint8
+from pipeline.common.image_tensors import tensor_to_image
+from pipeline.drag.trajectory import HANDLE_RGB, TARGET_RGB, select_frame_steps
 
 from .edit_steps import EditResult
 
@@ -38,7 +39,7 @@ def drag_frames(result: EditResult, *, max_frames: int = 40) -> list[tuple[int, 
         if ws is None:
             continue
         with torch.no_grad():
-            frames.append((step, to_uint8(G.synthesis(ws.to(device), noise_mode=result.drag.settings.noise_mode))))
+            frames.append((step, tensor_to_image(G.synthesis(ws.to(device), noise_mode=result.drag.settings.noise_mode))))
     return frames
 
 

@@ -14,7 +14,6 @@ import numpy as np
 
 from pipeline.align import crop_to_photo, photo_to_crop
 from pipeline.common import UserError
-from pipeline.common.images import read_photo
 
 from pipeline.align.landmark_names import face_frame, region_indices
 from .edit_points import EditPoints, MaskSpec, PointRef
@@ -113,8 +112,9 @@ def _check_inside(ref: PointRef, photo_xy: np.ndarray, crop_xy: np.ndarray, face
 
 def _mask_image(mask: MaskSpec, space: str, face: FaceGeometry, source: str) -> np.ndarray:
     size = int(face.output_size)
-    pixels = read_photo(mask.image).pixels  # EXIF-upright, as the photo it was painted on
-    white = (pixels.astype(np.float32).mean(axis=2) >= 128.0).astype(np.float32)
+    if mask.pixels is None:
+        raise ValueError("the mask image was not read: load the points with load_edit_points or with_mask_pixels")
+    white = mask.pixels  # [H, W] 0/1 (common/mask_images.py)
     have = (white.shape[1], white.shape[0])
     if space == "crop":
         if have != (size, size):

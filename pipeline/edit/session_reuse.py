@@ -15,7 +15,7 @@ from pipeline.align import AlignedFace, aligned_from_json, aligned_to_json
 from pipeline.common import UserError
 from pipeline.common.hashing import sha256_file
 from pipeline.gan.interface import LatentGenerator
-from pipeline.invert.image_tensors import tensor_to_image
+from pipeline.common.image_tensors import tensor_to_image
 from pipeline.invert.session import RECORD, load_session, save_session
 
 from .edit_steps import Inversion

@@ -10,7 +10,9 @@ Images are [1, C, H, W] float32 in [-1, 1] at the generator's resolution; `image
 Uses only the LatentGenerator interface; knows nothing of photos beyond the crop it is given.
 """
 from .invert_config import BACKBONES, ProjectConfig, PTIConfig
-from .image_tensors import image_to_tensor, psnr, tensor_to_image
+from pipeline.common.image_tensors import image_to_tensor, tensor_to_image
+
+from .fidelity import psnr
 from .perceptual import PerceptualDistance, load_perceptual
 from .project import Projection, project
 from .pti import TunedGenerator, pivotal_tune

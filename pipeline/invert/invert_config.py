@@ -8,7 +8,7 @@ deliberate choices of ours:
   the distance alone is no fidelity floor. Measured on the 64 px demo model with a former
   offline stand-in trunk (an edge-detection VGG16, since retired for real LPIPS-VGG), 0.04
   stopped portrait_a at ~27 dB, and even 0.015 stopped grace_hopper at 25.9 dB;
-- images are compared as displayed, clipped to [-1, 1] (`clip_images`, see image_tensors.py).
+- images are compared as displayed, clipped to [-1, 1] (`clip_images`, see fidelity.py).
 """
 from __future__ import annotations
 

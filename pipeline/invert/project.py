@@ -36,7 +36,7 @@ from pipeline.gan.interface import LatentGenerator
 
 from .invert_config import ProjectConfig
 from .descent import checked_step
-from .image_tensors import as_displayed, check_target, reconstruction_metrics
+from .fidelity import as_displayed, check_target, reconstruction_metrics
 from .noise import noise_buffers, noise_regularizer, normalize_noise_, with_noise, write_noise
 from .perceptual import PerceptualDistance, load_perceptual
 

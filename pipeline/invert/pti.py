@@ -31,7 +31,7 @@ from pipeline.gan.interface import LatentGenerator
 
 from .invert_config import PTIConfig
 from .descent import checked_step
-from .image_tensors import as_displayed, check_target, reconstruction_metrics
+from .fidelity import as_displayed, check_target, reconstruction_metrics
 from .noise import write_noise
 from .perceptual import PerceptualDistance, load_perceptual
 from .project import Projection, StepClock

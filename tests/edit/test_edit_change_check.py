@@ -28,21 +28,21 @@ def _moved_mouth(aligned, amount=0.02):
 def test_focus_region_covers_the_handle_paths_and_the_mask(aligned512):
     aligned = aligned512["portrait_b.jpg"]
     handles, targets = _mouth_points(aligned)
-    focus = focus_region(handles, targets, aligned.crop_landmarks, aligned.output_size)
+    focus = focus_region(handles, targets, aligned.crop_inter_ocular_px, aligned.output_size)
     for x, y in np.vstack([handles, targets]).round().astype(int):
         assert focus[y, x] == 1.0
     eye = aligned.crop_landmarks[36:42].mean(axis=0).round().astype(int)
     assert focus[eye[1], eye[0]] == 0.0  # the eyes are not what a mouth edit asks for
     mask = np.zeros_like(focus)
     mask[eye[1] - 3:eye[1] + 4, eye[0] - 3:eye[0] + 4] = 1.0
-    with_mask = focus_region(handles, targets, aligned.crop_landmarks, aligned.output_size, mask)
+    with_mask = focus_region(handles, targets, aligned.crop_inter_ocular_px, aligned.output_size, mask)
     assert with_mask[eye[1], eye[0]] == 1.0
 
 
 def test_a_local_mouth_edit_is_not_flagged(photos, aligned512):
     aligned = aligned512["portrait_b.jpg"]
     handles, targets = _mouth_points(aligned)
-    focus = focus_region(handles, targets, aligned.crop_landmarks, aligned.output_size)
+    focus = focus_region(handles, targets, aligned.crop_inter_ocular_px, aligned.output_size)
     result = blend_face(photos["portrait_b.jpg"].pixels, _moved_mouth(aligned), aligned, focus=focus)
     assert result.changed > 0.01  # the edit is there ...
     assert result.changed_outside < CHANGED_OUTSIDE_LIMIT and result.new_content < NEW_CONTENT_LIMIT
@@ -52,7 +52,7 @@ def test_a_local_mouth_edit_is_not_flagged(photos, aligned512):
 def test_an_edit_that_moved_the_whole_face_is_flagged(photos, aligned512):
     aligned = aligned512["portrait_b.jpg"]
     handles, targets = _mouth_points(aligned)
-    focus = focus_region(handles, targets, aligned.crop_landmarks, aligned.output_size)
+    focus = focus_region(handles, targets, aligned.crop_inter_ocular_px, aligned.output_size)
     # The points asked to widen the mouth; this "edit" also shifted the whole face and changed its light.
     shift = np.float32([[1, 0, 0.03 * aligned.output_size], [0, 1, 0.02 * aligned.output_size]])
     everything = cv2.warpAffine(_moved_mouth(aligned), shift, (aligned.output_size,) * 2,

@@ -162,5 +162,6 @@ def test_polygon_and_image_masks(tmp_path):
     assert m[mouth[1], mouth[0]] == 1.0 and m[nose[1] - 6, nose[0]] == 0.0
 
     Image.fromarray(box[:100, :100]).save(tmp_path / "mask.png")
+    img = load_edit_points(tmp_path / "pts.json")  # the mask image is read with the points file
     with pytest.raises(UserError, match="100x100 but the photo is 640x480"):
         mask_in_crop(img.mask, img.space, face)

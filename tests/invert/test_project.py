@@ -110,7 +110,7 @@ def test_config_is_checked():
 
 
 def test_clipped_comparison_pulls_pixels_back_into_range_but_never_further_out():
-    from pipeline.invert.image_tensors import as_displayed
+    from pipeline.invert.fidelity import as_displayed
 
     x = torch.tensor([0.5, 0.5, 3.0, 3.0, -3.0, -3.0], requires_grad=True)
     upstream = torch.tensor([1.0, -1.0, 1.0, -1.0, 1.0, -1.0])  # d loss / d displayed pixel

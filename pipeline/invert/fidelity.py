@@ -1,26 +1,9 @@
-"""Images as inversion sees them: [1, C, H, W] float32 in [-1, 1]; conversions, checks and PSNR."""
+"""How close a render is to its target: images compared as displayed, PSNR, the metrics a report keeps, checks."""
 from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
-
-
-def image_to_tensor(pixels: np.ndarray, *, device: torch.device | str = "cpu") -> torch.Tensor:
-    """RGB uint8 [H, W, 3] -> [1, 3, H, W] float32 in [-1, 1]."""
-    if pixels.dtype != np.uint8 or pixels.ndim != 3 or pixels.shape[2] != 3:
-        raise ValueError(f"expected [H, W, 3] uint8 RGB, got {pixels.dtype} {pixels.shape}")
-    x = torch.from_numpy(np.array(pixels, copy=True)).permute(2, 0, 1)[None].float()
-    return (x / 127.5 - 1).to(device)
-
-
-def tensor_to_image(img: torch.Tensor) -> np.ndarray:
-    """[1, 3, H, W] about [-1, 1] -> RGB uint8 [H, W, 3] (clipped, rounded)."""
-    if img.ndim != 4 or img.shape[0] != 1 or img.shape[1] != 3:
-        raise ValueError(f"expected one RGB image [1, 3, H, W], got {list(img.shape)}")
-    x = ((img.detach()[0].float().cpu() + 1) * 127.5).round().clamp(0, 255)
-    return x.to(torch.uint8).permute(1, 2, 0).numpy().copy()
 
 
 def as_displayed(img: torch.Tensor) -> torch.Tensor:
