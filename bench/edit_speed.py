@@ -30,7 +30,8 @@ from pipeline.common import resolve_device  # noqa: E402
 from pipeline.common.images import read_photo  # noqa: E402
 from pipeline.drag import DragConfig  # noqa: E402
 from pipeline.edit.edit_config import EditConfig  # noqa: E402
-from pipeline.edit.edit_steps import STAGES, edit_photo  # noqa: E402
+from pipeline.edit.edit_types import STAGES  # noqa: E402
+from pipeline.edit.editor import edit_photo  # noqa: E402
 from pipeline.edit.edit_points import load_edit_points  # noqa: E402
 from pipeline.gan.loading import load_generator  # noqa: E402
 from pipeline.gan.stylegan2 import StyleGAN2Config, StyleGAN2Generator  # noqa: E402

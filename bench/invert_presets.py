@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from pipeline.common import resolve_device  # noqa: E402
 from pipeline.common.images import read_photo  # noqa: E402
 from pipeline.edit.edit_config import EditConfig, inversion_configs  # noqa: E402
-from pipeline.edit.edit_steps import align_face_for  # noqa: E402
+from pipeline.edit.editor import Editor  # noqa: E402
 from pipeline.gan.loading import load_generator  # noqa: E402
 from pipeline.invert import PTIConfig, ProjectConfig, image_to_tensor, load_perceptual, pivotal_tune, project  # noqa: E402
 from pipeline.invert.fidelity import psnr  # noqa: E402
@@ -65,7 +65,9 @@ def invert_rows(G, photos, variants, device) -> None:
           f"{'steps':>12}{'seconds':>16}")
     for path in photos:
         photo = read_photo(path)
-        aligned = align_face_for(photo.pixels, G, config=EditConfig(), name=photo.name)
+        editor = Editor(G, config=EditConfig(), device=device, progress=False)
+        editor.open(photo.pixels, name=photo.name)
+        aligned = editor.select()
         target = image_to_tensor(aligned.crop.copy(), device=device)
         stages, pti = inversion_configs(EditConfig(), G, device)
         for name in variants:

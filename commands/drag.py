@@ -8,9 +8,8 @@ With --session (a folder written by `cli.py invert` or `cli.py edit --session`),
 tuned generator and latent are dragged instead of a seed's: no inversion runs again, and the
 points are in the session's crop pixels (crop.png).
 
-`drag_and_save` is the reusable half: it takes a loaded generator and a start latent, runs the
-drag with a progress bar and writes the image, the report and the animation. Other commands
-(e.g. dragging an inverted photo's session) call it with their own (G, ws).
+The drag itself runs in the editing core (pipeline/edit/editor.py), as every edit does; this
+command parses, loads, calls it and writes the image, the report and the animation.
 """
 from __future__ import annotations
 
@@ -23,17 +22,17 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from tqdm import tqdm
 
-from pipeline.common.mask_images import read_mask_image
 from pipeline.common import UserError, check_distinct_outputs, resolve_device, write_atomic, write_json_atomic
-from pipeline.drag import DragConfig, DragResult, DragState, drag, drag_report, is_gaussian_latent
-from pipeline.drag.drag_config import LATENT_PRIOR
-from pipeline.drag.drag_points import DragPoints, load_points
-from pipeline.drag.result import STATUS_NAN
 from pipeline.common.image_tensors import tensor_to_image
-from pipeline.drag.trajectory import select_frame_steps, write_trajectory_gif
-from pipeline.gan import LatentGenerator, seeded_z
+from pipeline.common.mask_images import read_mask_image
+from pipeline.drag import DragConfig, DragResult, drag_report, is_gaussian_latent
+from pipeline.drag.drag_config import LATENT_PRIOR
+from pipeline.drag.drag_points import load_points
+from pipeline.drag.progress import render_frames
+from pipeline.drag.result import STATUS_NAN
+from pipeline.drag.trajectory import write_trajectory_gif
+from pipeline.gan import seeded_z
 from pipeline.gan.model_record import model_record
 
 log = logging.getLogger(__name__)
@@ -82,25 +81,36 @@ def run(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
 
     # 2. Model and start latent: a seed's, or the session's inverted photo.
+    from pipeline.edit import EditConfig, Editor
     from pipeline.gan.loading import load_generator, resolve_model_arg
+    from pipeline.invert import session_model_ref
 
     if args.session is not None:
-        G, ws, info = _from_session(args, device)
+        if not (args.session / "session.json").is_file():
+            raise UserError(f"{args.session} is not an edit session (no session.json): make one with cli.py invert")
+        G = load_generator(args.model or session_model_ref(args.session), device=device)
     else:
-        model = resolve_model_arg(args.model)
-        G = load_generator(model, device=device)
-        with torch.no_grad():
-            ws = G.mapping(seeded_z(args.seed, G.z_dim, device=device), truncation_psi=args.truncation)
-        info = {"model": model_record(G), "seed": args.seed, "truncation": args.truncation}
+        G = load_generator(resolve_model_arg(args.model), device=device)
     if args.latent_prior and not is_gaussian_latent(G):
         raise UserError(f"--latent-prior is for models whose latent is a Gaussian z (such as the demo model); "
                         f"{G.model_info.get('name', 'this model')} is dragged in W+: drop --latent-prior")
+    editor = Editor(G, config=EditConfig(drag=config), device=device, progress=not args.quiet,
+                    record_steps=bool(args.trajectory))
+    if args.session is not None:
+        info = _open_session(editor, args.session)
+    else:
+        with torch.no_grad():
+            ws = G.mapping(seeded_z(args.seed, G.z_dim, device=device), truncation_psi=args.truncation)
+        editor.start_from_latent(ws)
+        info = {"model": model_record(G), "seed": args.seed, "truncation": args.truncation}
 
-    # 3. Drag and save.
-    result = drag_and_save(
-        G, ws, points, mask=mask, config=config, device=device, output=args.output,
-        report=args.report, trajectory=args.trajectory, report_info=info, progress=not args.quiet,
-    )
+    # 3. Drag (the editing core) and save.
+    editor.set_points(np.asarray(points.handles), np.asarray(points.targets), mask=mask)
+    result = editor.drag()
+    log.info("drag %s after %d steps (%.3f s/step); final distances %s px", result.status, result.steps,
+             result.mean_seconds_per_step, ", ".join(f"{d:.2f}" for d in result.distances))
+    save_drag(editor, result, output=args.output, report=args.report, trajectory=args.trajectory,
+              report_info={**info, "device": str(device)})
     if result.status == STATUS_NAN:
         print(
             f"error: the drag loss became NaN after {result.steps} steps; the last finite result was saved "
@@ -111,78 +121,26 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def drag_and_save(
-    G: LatentGenerator,
-    ws: torch.Tensor,  # [1, num_ws, w_dim] start latent, on `device`
-    points: DragPoints,
-    *,
-    mask: np.ndarray | None,  # [H, W] in {0, 1}, 1 = may change
-    config: DragConfig,
-    device: torch.device,
-    output: str | Path,  # PNG of the final image
-    report: str | Path | None = None,
-    trajectory: str | Path | None = None,
-    report_info: dict | None = None,  # extra report fields (model, seed, photo session, ...)
-    progress: bool = True,
-) -> DragResult:
-    """Run `drag` with a tqdm bar and write the image (+ report, + trajectory GIF) atomically."""
-    snapshots: dict[int, torch.Tensor] = {}
-    bar = tqdm(total=config.max_steps, desc="drag", unit="step", disable=not progress, leave=False)
-
-    def on_step(step: int, state: DragState) -> None:
-        if trajectory:
-            snapshots[step] = state.ws.clone()
-        bar.n = step
-        bar.set_postfix(max_dist=f"{max(state.distances):.1f}px", refresh=False)
-        bar.refresh()
-
-    try:
-        result = drag(
-            G, ws, points.handles, points.targets, mask=mask, config=config, device=device, callback=on_step
-        )
-    finally:
-        bar.close()
-    log.info(
-        "drag %s after %d steps (%.3f s/step); final distances %s px",
-        result.status, result.steps, result.mean_seconds_per_step, ", ".join(f"{d:.2f}" for d in result.distances),
-    )
-    if not result.converged and result.status != STATUS_NAN:
-        log.warning("the handles did not reach their targets within %d steps (%s)", result.steps, result.status)
-
+def save_drag(editor, result: DragResult, *, output: str | Path, report: str | Path | None,
+              trajectory: str | Path | None, report_info: dict) -> None:
+    """The dragged image (PNG), and on request the animation (GIF) and the report (JSON), each atomically."""
     image = Image.fromarray(tensor_to_image(result.image))
     write_atomic(output, lambda tmp: image.save(tmp, format="PNG"))
     if trajectory:
-        frames = []
-        for step in select_frame_steps(result.steps):
-            with torch.no_grad():
-                image_k = G.synthesis(snapshots.get(step, result.ws), noise_mode=config.noise_mode)
-            frames.append((step, tensor_to_image(image_k)))
+        frames = render_frames(editor.inversion.G, editor.step_latents, result.steps,
+                               noise_mode=result.settings.noise_mode)
         write_trajectory_gif(trajectory, frames, result.trajectory, result.targets)
     if report:
-        write_json_atomic(report, build_report(result, device=device, info=report_info or {}))
-    return result
+        write_json_atomic(report, {**report_info, **drag_report(result)})
 
 
-def build_report(result: DragResult, *, device: torch.device, info: dict) -> dict:
-    return {**info, "device": str(device), **drag_report(result)}
-
-
-def _from_session(args: argparse.Namespace, device: torch.device) -> tuple[LatentGenerator, torch.Tensor, dict]:
-    """The session's tuned generator and latent [1, num_ws, w_dim], and what the report says of them."""
-    from pipeline.gan.loading import load_generator
-    from pipeline.invert import load_session, session_model_ref
-
+def _open_session(editor, session: Path) -> dict:
+    """Load the session's tuned generator and latent into the editor; what the report says of them."""
     started = time.perf_counter()
-    if not (args.session / "session.json").is_file():
-        raise UserError(f"{args.session} is not an edit session (no session.json): make one with cli.py invert")
-    base = load_generator(args.model or session_model_ref(args.session), device=device)
-    session = load_session(args.session, G=base, device=device)  # refuses another model or changed files
-    G = session.generator()
-    results = session.record.get("results") or {}
-    seconds = {stage: (results.get(stage) or {}).get("seconds", 0.0) for stage in ("projection", "pti")}
-    info = {"model": model_record(base), "session": str(args.session), "photo": session.photo,
+    inversion = editor.open_session(session)
+    seconds = {stage: (inversion.report.get(stage) or {}).get("seconds", 0.0) for stage in ("projection", "pti")}
+    info = {"model": model_record(editor.G), "session": str(session), "photo": editor.session_photo,
             "session_load_seconds": time.perf_counter() - started, "inversion_seconds": seconds}
-    log.info("dragging session %s (%s; the inversion took %.1f s and is not run again)", args.session,
-             "tuned" if results.get("pti") else "projection only", sum(seconds.values()))
-    return G, session.ws.to(device), info
-
+    log.info("dragging session %s (%s; the inversion took %.1f s and is not run again)", session,
+             "tuned" if inversion.report.get("pti") else "projection only", sum(seconds.values()))
+    return info

@@ -11,10 +11,8 @@ skipped); when DIR holds no session yet, this run's inversion is saved there.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import sys
-import time
 from pathlib import Path
 
 from pipeline.align import DETECTORS, DetectConfig
@@ -122,12 +120,12 @@ def log_figures(result) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from pipeline.common.images import read_photo
-    from pipeline.invert.backbone import resolve_backbone
-    from pipeline.edit.edit_steps import align_face_for, edit_face, invert_face
     from pipeline.edit.edit_files import EditOutputs, check_outputs, save_edit
     from pipeline.edit.edit_report import edit_report
-    from pipeline.edit.session_reuse import is_session, load_edit_session, save_edit_session
+    from pipeline.edit.editor import edit_photo
+    from pipeline.edit.session_reuse import is_session
     from pipeline.gan.loading import load_generator, resolve_model_arg
+    from pipeline.invert.backbone import resolve_backbone
 
     # 1. Inputs, checked before anything slow happens.
     if args.face is not None and args.face < 0:
@@ -135,47 +133,23 @@ def run(args: argparse.Namespace) -> int:
     output = args.output or Path(f"{args.photo.stem}_edited{args.photo.suffix}")
     outputs = EditOutputs(photo=output, side_by_side=args.side_by_side, trajectory=args.trajectory,
                           report=args.report, jpeg_quality=args.quality)
-    points = load_edit_points(args.points)
+    points = load_edit_points(args.points)  # the mask image too
     mask_file = points.mask.image if points.mask is not None else None
     check_outputs(outputs, [args.photo, args.points, mask_file, args.model])
     if args.session is not None and args.session.exists() and not args.session.is_dir():
         raise UserError(f"--session {args.session} is a file; give a folder")
     config = edit_config(args, face=args.face)
-    reuse = args.session is not None and is_session(args.session)
-    if not reuse:
+    if args.session is None or not is_session(args.session):
         resolve_backbone(args.backbone)  # fails now, not after alignment, when no backbone is available
     photo = read_photo(args.photo)
     device = resolve_device(args.device)
-    model = resolve_model_arg(args.model)
-    G = load_generator(model, device=device)
-    progress = not args.quiet
+    G = load_generator(resolve_model_arg(args.model), device=device)
 
-    # 2. Align and invert, or take both from the session.
-    if reuse:
-        log.info("reusing edit session %s (no alignment, no inversion)", args.session)
-        aligned, inversion = load_edit_session(args.session, photo.pixels, photo.path, G, device=device)
-        if args.face is not None and args.face != aligned.face_index:
-            raise UserError(f"session {args.session} holds face {aligned.face_index}, not --face {args.face}; "
-                            "use another --session folder for that face")
-        seconds = {"align": 0.0}
-    else:
-        tick = time.perf_counter()
-        aligned = align_face_for(photo.pixels, G, config=config, name=photo.name)
-        seconds = {"align": time.perf_counter() - tick}
+    # 2. The edit (pipeline/edit/editor.py): align, points, invert (or reuse the session), drag, paste back.
+    result = edit_photo(photo.pixels, points, G, config=config, device=device, name=photo.name, path=photo.path,
+                        session=args.session, record_steps=args.trajectory is not None, progress=not args.quiet)
 
-        def inversion(face):
-            inv = invert_face(face, G, config=config, device=device, progress=progress)
-            if args.session is None:
-                return inv
-            path = save_edit_session(args.session, G, face, inv, photo_path=photo.path,
-                                     settings={"edit": config.to_dict()})
-            return dataclasses.replace(inv, session=path)
-
-    # 3. Points, drag, paste back.
-    result = edit_face(photo.pixels, aligned, points, G, config=config, device=device, inversion=inversion,
-                       record_steps=args.trajectory is not None, progress=progress, seconds=seconds)
-
-    # 4. Save.
+    # 3. Save.
     report = edit_report(result, G=G, info={"photo": str(args.photo), "output": str(output), "device": str(device),
                                             "points_file": str(args.points), "points_spec": points.to_json(),
                                             "settings": config.to_dict()})

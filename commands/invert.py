@@ -57,8 +57,7 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from pipeline.common.images import read_photo
     from pipeline.edit.edit_config import EditConfig, inversion_configs
-    from pipeline.edit.edit_steps import align_face_for, invert_face
-    from pipeline.edit.session_reuse import save_edit_session
+    from pipeline.edit.editor import Editor
     from pipeline.gan.loading import load_generator, resolve_model_arg
     from pipeline.invert.backbone import resolve_backbone
 
@@ -85,15 +84,12 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UserError(f"bad inversion setting: {exc}") from None
 
-    # 2. Align the face the way this model was trained.
-    aligned = align_face_for(photo.pixels, G, config=config, name=photo.name)
-
-    # 3. Invert: projection, then pivotal tuning.
-    inversion = invert_face(aligned, G, config=config, device=device, progress=not args.quiet)
-
-    # 4. Save the session.
-    save_edit_session(args.output, G, aligned, inversion, photo_path=photo.path,
-                      settings={"edit": config.to_dict(), "command": {"device": str(device), "pti": not args.no_pti}})
+    # 2. Align the face the way this model was trained; 3. invert (projection, then pivotal tuning); 4. save.
+    editor = Editor(G, config=config, device=device, progress=not args.quiet)
+    editor.open(photo.pixels, name=photo.name, path=photo.path)
+    editor.select()
+    inversion = editor.invert(session=args.output, reuse=False,
+                              session_settings={"command": {"device": str(device), "pti": not args.no_pti}})
     projection = inversion.report["projection"]["final"]
     final = (inversion.report.get("pti") or inversion.report["projection"])["final"]
     log.info("session %s: PSNR %.2f dB on the crop (projection %.2f dB), %s distance %.4f; %.1f s", args.output,

@@ -1,4 +1,4 @@
-"""Pictures of a drag: tensors to uint8 images, and the trajectory animation (GIF).
+"""Pictures of a drag: the trajectory animation (GIF) and its frames.
 
 Each frame shows the image at that step, the handles (red), their path so far (red line) and
 the targets (blue). Small models are upscaled (nearest) so the marks stay readable.

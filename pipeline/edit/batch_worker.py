@@ -1,18 +1,16 @@
 """The batch's per-photo work: the same edit on every photo (its largest face, or every face)."""
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import torch
 
-from pipeline.align import align_all_faces
 from pipeline.common import UserError
 from pipeline.common.images import read_photo, save_photo
 
 from .batch_runner import STATUS_DONE, STATUS_FAILED, STATUS_PARTIAL, BatchJob
 from .edit_config import EditConfig
-from .edit_steps import align_face_for, crop_convention, edit_face
+from .editor import Editor
 from .edit_points import EditPoints
 from .edit_report import edit_report, face_row
 
@@ -41,22 +39,22 @@ class EditWorker:
     def __call__(self, job: BatchJob) -> dict:
         r, G = self.recipe, self.G
         photo = read_photo(job.source)
-        tick = time.perf_counter()
-        if r.all_faces:
-            convention, template = crop_convention(G)
-            faces = align_all_faces(photo.pixels, name=job.name, output_size=G.img_resolution, convention=convention,
-                                    template=template, detect=r.config.detect, config=r.config.align)
-        else:
-            faces = [align_face_for(photo.pixels, G, config=r.config, name=job.name)]
-        align_seconds = time.perf_counter() - tick  # detection is shared: each face's row carries all of it
+        editor = Editor(G, config=r.config, device=self.device, progress=False)
+        editor.open(photo.pixels, name=job.name, path=job.source)
+        indices = editor.editable_faces() if r.all_faces else [None]
 
         current, rows, reports = photo.pixels, [], []
-        for aligned in faces:
+        for index in indices:
             try:
-                result = edit_face(current, aligned, r.points, G, config=r.config, device=self.device, progress=False,
-                                   seconds={"align": align_seconds})
+                editor.select(index)
+                editor.place(r.points)
+                editor.invert()
+                editor.drag()
+                result = editor.apply(photo=current)
             except UserError as exc:  # this face cannot take the edit; the others still may
-                rows.append({"face": aligned.face_index, "status": STATUS_FAILED, "reason": str(exc)})
+                if index is None:
+                    raise
+                rows.append({"face": index, "status": STATUS_FAILED, "reason": str(exc)})
                 continue
             current = result.photo
             rows.append(face_row(result))

@@ -12,7 +12,7 @@ from pipeline.common import UserError, check_distinct_outputs, write_json_atomic
 from pipeline.common.images import Photo, save_image, save_photo
 from pipeline.drag.trajectory import write_trajectory_gif
 
-from .edit_steps import EditResult
+from .edit_types import EditResult
 from .figures import drag_frames, side_by_side
 
 

@@ -6,7 +6,7 @@ from pipeline.drag import drag_report
 from pipeline.gan.interface import LatentGenerator
 from pipeline.gan.model_record import model_record
 
-from .edit_steps import STAGES, EditResult
+from .edit_types import STAGES, EditResult
 
 FORMAT = "portrait-drag/edit-report"
 

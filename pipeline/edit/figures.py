@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 from PIL import Image, ImageDraw
 
-from pipeline.common.image_tensors import tensor_to_image
-from pipeline.drag.trajectory import HANDLE_RGB, TARGET_RGB, select_frame_steps
+from pipeline.drag.progress import render_frames
+from pipeline.drag.trajectory import HANDLE_RGB, TARGET_RGB
 
-from .edit_steps import EditResult
+from .edit_types import EditResult
 
 MAX_SIDE_BY_SIDE_HEIGHT = 2048  # px; taller photos are shown reduced
 
@@ -31,16 +30,8 @@ def side_by_side(before: np.ndarray, result: EditResult, *, draw_points: bool = 
 
 def drag_frames(result: EditResult, *, max_frames: int = 40) -> list[tuple[int, np.ndarray]]:
     """(step, crop [S, S, 3] uint8) for evenly spaced drag steps; needs `record_steps=True` in the edit."""
-    G = result.inversion.G
-    device = next(G.parameters()).device
-    frames = []
-    for step in select_frame_steps(result.drag.steps, max_frames):
-        ws = result.step_latents.get(step)
-        if ws is None:
-            continue
-        with torch.no_grad():
-            frames.append((step, tensor_to_image(G.synthesis(ws.to(device), noise_mode=result.drag.settings.noise_mode))))
-    return frames
+    return render_frames(result.inversion.G, result.step_latents, result.drag.steps,
+                         noise_mode=result.drag.settings.noise_mode, max_frames=max_frames)
 
 
 def _draw_arrows(image: Image.Image, handles: np.ndarray, targets: np.ndarray) -> None:

@@ -18,7 +18,7 @@ from pipeline.gan.interface import LatentGenerator
 from pipeline.common.image_tensors import tensor_to_image
 from pipeline.invert.session import RECORD, load_session, save_session
 
-from .edit_steps import Inversion
+from .edit_types import Inversion
 
 
 def is_session(path: str | os.PathLike) -> bool:

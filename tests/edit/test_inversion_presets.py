@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from pipeline.edit.edit_config import EditConfig, inversion_configs, pti_wanted
-from pipeline.edit.edit_steps import _drag_mask, _paste_mask
+from pipeline.edit.edit_masks import drag_mask as _drag_mask, paste_mask as _paste_mask
 from pipeline.edit.inversion_presets import preset_for, preset_plan, scale_steps
 
 CPU, CUDA = torch.device("cpu"), torch.device("cuda")
