@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Ablation table: the landmark (Table 1) and paired-reconstruction (Table 2) protocols per drag variant.
 
-    .venv/bin/python bench/ablation.py [--model M] [--pairs 5] [--paired-pairs 5] [--landmark-points 1,5,68]
+    python -m bench.ablation [--model M] [--pairs 5] [--paired-pairs 5] [--landmark-points 1,5,68]
         [--variants "default,tracking l1,..."] [--backbone auto] [--device auto] [--threads N]
         [base settings: the switches of bench/landmark_drag.py apply to every variant]
 
@@ -10,7 +10,7 @@ tracking norm (L1 vs L2); the feature blocks either side of the default; r1 four
 paper's; all W+ entries optimised instead of the first 6. Every variant edits the same face
 pairs and image pairs. Prints one table; writes it and a JSON of every variant's summaries.
 
-Full size (one GPU): .venv/bin/python bench/ablation.py --model stylegan2-ffhq-512x512 --pairs 50
+Full size (one GPU): python -m bench.ablation --model stylegan2-ffhq-512x512 --pairs 50
     --paired-pairs 50 --device cuda
 """
 from __future__ import annotations
@@ -18,24 +18,22 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.evaluation.perceptual_choice import choose_perceptual  # noqa: E402
-from bench.evaluation.drag_options import (  # noqa: E402
+from bench.evaluation.perceptual_choice import choose_perceptual
+from bench.evaluation.drag_options import (
     ablation_variants, add_drag_arguments, build_config, variant_from_args, warm_up_drag,
 )
-from bench.evaluation.landmark_protocol import LandmarkProtocol, find_face_pairs, run_landmark_edits  # noqa: E402
-from bench.evaluation.landmark_protocol import summarize as summarize_landmarks  # noqa: E402
-from bench.evaluation.paired_protocol import run_paired_edits  # noqa: E402
-from bench.evaluation.paired_protocol import summarize as summarize_paired  # noqa: E402
-from bench.evaluation.bench_report import config_record, model_label, model_record, run_stem, write_report  # noqa: E402
-from bench.evaluation.script_args import (  # noqa: E402
+from bench.evaluation.landmark_protocol import LandmarkProtocol, find_face_pairs, run_landmark_edits
+from bench.evaluation.landmark_protocol import summarize as summarize_landmarks
+from bench.evaluation.paired_protocol import run_paired_edits
+from bench.evaluation.paired_protocol import summarize as summarize_paired
+from bench.evaluation.bench_report import config_record, model_label, model_record, run_stem, write_report
+from bench.evaluation.script_args import (
     add_common_arguments, add_paired_arguments, paired_protocol_from_args, parse_points, set_up,
 )
-from bench.evaluation.tables import ablation_table  # noqa: E402
-from pipeline.common import UserError  # noqa: E402
+from bench.evaluation.tables import ablation_table
+from pipeline.common import UserError
 
 
 def build_parser() -> argparse.ArgumentParser:

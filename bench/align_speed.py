@@ -6,13 +6,12 @@ The 12 MP photos are made from the shared test photos (bicubic enlargement, refl
 median over --repeats runs (after one warm-up, which also loads dlib's model; its load
 time is printed separately).
 
-    python bench/align_speed.py [--repeats 3] [--size 512]
+    python -m bench.align_speed [--repeats 3] [--size 512]
 """
 from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -20,12 +19,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.align import align_face, detect_faces, predict_landmarks, select_face  # noqa: E402
-from pipeline.align.landmark_predictor import _load_predictor, find_predictor  # noqa: E402
-from pipeline.blend import blend_face  # noqa: E402
-from pipeline.common.images import read_photo, save_image  # noqa: E402
+from pipeline.align import align_face, detect_faces, predict_landmarks, select_face
+from pipeline.align.landmark_predictor import _load_predictor, find_predictor
+from pipeline.blend import blend_face
+from pipeline.common.images import read_photo, save_image
 
 PHOTOS = Path(__file__).resolve().parents[1] / "tests" / "data" / "photos"
 

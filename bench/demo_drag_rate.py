@@ -7,7 +7,7 @@ away in a uniformly random direction (rounded to a pixel, inside the margin). A 
 when its final handle is within 1.5 px of the target (at 64 px). All draws come from
 numpy RandomState(protocol_seed), so every run poses the same 50 drags.
 
-    .venv/bin/python bench/demo_drag_rate.py [--model M] [--n 50] [--set key=value ...]
+    python -m bench.demo_drag_rate [--model M] [--n 50] [--set key=value ...]
 
 `--set` overrides DragConfig fields (e.g. --set feature_block=l3 --set tracking_norm=l1) to
 compare settings on the same drags.
@@ -19,17 +19,16 @@ import ast
 import dataclasses
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.common import resolve_device  # noqa: E402
-from pipeline.drag import DragConfig, drag  # noqa: E402
-from pipeline.gan import seeded_z  # noqa: E402
-from pipeline.gan.loading import load_generator, resolve_model_arg  # noqa: E402
+from bench.evaluation.script_args import add_device_argument
+from pipeline.common import resolve_device
+from pipeline.drag import DragConfig, drag
+from pipeline.gan import seeded_z
+from pipeline.gan.loading import load_generator, resolve_model_arg
 
 SUCCESS_PX = 1.5  # final distance counted as reached, px at 64
 MARGIN_PX = 8  # handles and targets stay this far from the border
@@ -73,7 +72,7 @@ def main() -> int:
     ap.add_argument("--n", type=int, default=50)
     ap.add_argument("--base-seed", type=int, default=1000, help="latent seed of drag 0")
     ap.add_argument("--protocol-seed", type=int, default=0, help="seed of the handle/target draws")
-    ap.add_argument("--device", default="cpu")
+    add_device_argument(ap)
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="DragConfig override")
     ap.add_argument("-v", "--verbose", action="store_true", help="one line per drag")
     args = ap.parse_args()

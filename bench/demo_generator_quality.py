@@ -13,14 +13,13 @@ sharpness >= 0.7 x teacher. Also writes the model card's contact sheet: seeds 0-
 The teacher row needs the tools-only package gan-face-generate; without it only the shipped
 model is measured.
 
-    python bench/demo_generator_quality.py [--model checkpoints/demo-face-64.safetensors]
+    python -m bench.demo_generator_quality [--model checkpoints/demo-face-64.safetensors]
         [--seeds 200] [--psi 0.7 1.0] [--sheet checkpoints/demo-face-64-contact-sheet.png] [--json PATH]
 """
 from __future__ import annotations
 
 import argparse
 import importlib.util
-import sys
 from pathlib import Path
 
 import cv2
@@ -29,12 +28,11 @@ import torch
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
-from pipeline.common import resolve_device, write_atomic, write_json_atomic  # noqa: E402
-from pipeline.gan.loading import load_generator  # noqa: E402
-from sample_faces import find_faces, render_samples  # noqa: E402
+from bench.evaluation.script_args import add_device_argument
+from pipeline.common import resolve_device, write_atomic, write_json_atomic
+from pipeline.gan.loading import load_generator
+from bench.evaluation.sample_faces import find_faces, render_samples
 
 TARGET_DETECTION = 0.61
 TARGET_DIVERSITY_RATIO = 0.8
@@ -85,7 +83,7 @@ def main() -> None:
     parser.add_argument("--psi", type=float, nargs="+", default=[0.7, 1.0], help="truncations to measure")
     parser.add_argument("--sheet", type=Path, default=ROOT / "checkpoints" / "demo-face-64-contact-sheet.png")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
-    parser.add_argument("--device", default="auto")
+    add_device_argument(parser)
     args = parser.parse_args()
     device = resolve_device(args.device)
     seeds = range(args.seeds)

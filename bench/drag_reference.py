@@ -13,23 +13,22 @@ means the same thing for both.
 Run as a script it compares convergence of `pipeline.drag.drag` and this reference on the same
 drags (the measured effect of our deviations, quoted in pipeline/drag/engine.py):
 
-    .venv/bin/python bench/drag_reference.py [--model M] [--n 20] [--set key=value ...]
+    python -m bench.drag_reference [--model M] [--n 20] [--set key=value ...]
 """
 from __future__ import annotations
 
 import argparse
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.drag import DragConfig, drag, resolve_settings  # noqa: E402
-from pipeline.gan import LatentGenerator, seeded_z  # noqa: E402
+from bench.evaluation.script_args import add_device_argument
+from pipeline.drag import DragConfig, drag, resolve_settings
+from pipeline.gan import LatentGenerator, seeded_z
 
 
 class ReferenceDrag:
@@ -145,7 +144,7 @@ def run_reference(G, ws, handles, targets, *, mask=None, config: DragConfig = Dr
 
 
 def main() -> int:
-    from demo_drag_rate import SUCCESS_PX, TRUNCATION, make_drags, parse_overrides
+    from bench.demo_drag_rate import SUCCESS_PX, TRUNCATION, make_drags, parse_overrides
 
     from pipeline.common import resolve_device
     from pipeline.gan.loading import load_generator, resolve_model_arg
@@ -155,7 +154,7 @@ def main() -> int:
     ap.add_argument("--n", type=int, default=20)
     ap.add_argument("--base-seed", type=int, default=1000)
     ap.add_argument("--protocol-seed", type=int, default=0)
-    ap.add_argument("--device", default="cpu")
+    add_device_argument(ap)
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     args = ap.parse_args()
     device = resolve_device(args.device)

@@ -10,7 +10,7 @@ steps (`bench/drag_reference.py`: full synthesis, whole map upsampled to 512, gr
 tracking on the upsampled map). The first step of each run is a warm-up and is not counted;
 the figure is the median over the rest. Targets are far, so no run converges early.
 
-    .venv/bin/python bench/drag_speed.py [--device cpu|cuda] [--steps 3] [--rounds 2] [--threads N] [--clock wall|cpu]
+    python -m bench.drag_speed [--device cpu|cuda] [--steps 3] [--rounds 2] [--threads N] [--clock wall|cpu]
 
 Target (issue 3): our step <= 0.5x the reference step.
 """
@@ -20,19 +20,18 @@ import argparse
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from drag_reference import ReferenceDrag  # noqa: E402
+from bench.drag_reference import ReferenceDrag
 
-from pipeline.common import resolve_device  # noqa: E402
-from pipeline.drag import DragConfig, drag  # noqa: E402
-from pipeline.gan import seeded_z  # noqa: E402
-from pipeline.gan.stylegan2 import StyleGAN2Config, StyleGAN2Generator  # noqa: E402
+from bench.evaluation.script_args import add_device_argument
+from pipeline.common import resolve_device
+from pipeline.drag import DragConfig, drag
+from pipeline.gan import seeded_z
+from pipeline.gan.stylegan2 import StyleGAN2Config, StyleGAN2Generator
 
 SIZE = 512
 TARGET_RATIO = 0.5
@@ -85,7 +84,7 @@ def _sync(device: torch.device) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--device", default="auto")
+    add_device_argument(ap)
     ap.add_argument("--steps", type=int, default=3, help="timed steps per run (after one warm-up)")
     ap.add_argument("--rounds", type=int, default=2, help="alternating ours/reference rounds per scenario")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")

@@ -8,7 +8,7 @@ StyleGAN2 architecture with random weights (its timings only: a random generator
 meaningful). Each row prints align / invert / pti / map_points / drag / blend / total seconds,
 the steps each optimisation ran and its seconds per step, and the reconstruction's PSNR.
 
-    python bench/edit_speed.py [--device auto] [--demo] [--ffhq512] [--invert-steps N] [--pti-steps N] [--drag-steps N]
+    python -m bench.edit_speed [--device auto] [--demo] [--ffhq512] [--invert-steps N] [--pti-steps N] [--drag-steps N]
 
 The step options apply to the FFHQ-512 row only (defaults: the preset's); the example rows
 always use the README command's defaults. Run it with OMP_NUM_THREADS=1 or 2 to pin the threads.
@@ -17,24 +17,23 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from pathlib import Path
 
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from pipeline.common import resolve_device  # noqa: E402
-from pipeline.common.images import read_photo  # noqa: E402
-from pipeline.drag import DragConfig  # noqa: E402
-from pipeline.edit.edit_config import EditConfig  # noqa: E402
-from pipeline.edit.edit_types import STAGES  # noqa: E402
-from pipeline.edit.editor import edit_photo  # noqa: E402
-from pipeline.edit.edit_points import load_edit_points  # noqa: E402
-from pipeline.gan.loading import load_generator  # noqa: E402
-from pipeline.gan.stylegan2 import StyleGAN2Config, StyleGAN2Generator  # noqa: E402
+from bench.evaluation.script_args import add_device_argument
+from pipeline.common import resolve_device
+from pipeline.common.images import read_photo
+from pipeline.drag import DragConfig
+from pipeline.edit.edit_config import EditConfig
+from pipeline.edit.edit_types import STAGES
+from pipeline.edit.editor import edit_photo
+from pipeline.edit.edit_points import load_edit_points
+from pipeline.gan.loading import load_generator
+from pipeline.gan.stylegan2 import StyleGAN2Config, StyleGAN2Generator
 
 PHOTO = ROOT / "examples" / "grace_hopper.jpg"
 POINTS = ROOT / "examples" / "points.json"
@@ -83,7 +82,7 @@ def print_rows(rows: list[dict], device: torch.device) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--device", default="auto")
+    add_device_argument(parser)
     parser.add_argument("--demo", action="store_true", help="also the row of the 64 px demo model")
     parser.add_argument("--ffhq512", action="store_true", help="also the FFHQ-512 row without a GPU (slow on a CPU)")
     parser.add_argument("--skip-example", action="store_true", help="only the FFHQ-512 row")

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Which faces each detector finds, and how close their landmarks land (issue 14, item 1).
 
-    .venv/bin/python bench/face_detection.py [--samples 100] [--seed 1000] [--out out/bench]
+    python -m bench.face_detection [--samples 100] [--seed 1000] [--out out/bench]
 
 Part 1, the shared photos (tests/data/photos) and harder copies of each: the face filling the
 frame (a square 1.25 x the face box, enlarged to 1024 px), turned in the image plane by +-30
@@ -25,10 +25,9 @@ import cv2
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.align import DetectConfig, detect_faces, predict_landmarks  # noqa: E402
-from pipeline.common.images import read_photo  # noqa: E402
+from pipeline.align import DetectConfig, detect_faces, predict_landmarks
+from pipeline.common.images import read_photo
 
 PHOTOS = Path(__file__).resolve().parents[1] / "tests" / "data" / "photos"
 DETECTORS = ("hog", "auto")

@@ -11,27 +11,25 @@ PSNR of the bf16 image against the float32 one: the quality cost). Beside Mobile
 same run, OpenVINO's own forward of the IR (f32, and its CPU default, which is bf16 on CPUs with
 AMX/AVX512-BF16), when `openvino` is installed (the `tools` extra; never a run-time dependency).
 
-    python bench/generator_speed.py [--device auto] [--threads N] [--repeats 5]
+    python -m bench.generator_speed [--device auto] [--threads N] [--repeats 5]
         [--models mobilestylegan-ffhq-1024 demo-face-64 stylegan2-ffhq-512-random]
 """
 from __future__ import annotations
 
 import argparse
 import math
-import sys
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.evaluation.timing import timed  # noqa: E402
-from pipeline.common import resolve_device  # noqa: E402
-from pipeline.common.precision import autocast_bf16, bf16_native  # noqa: E402
-from pipeline.drag.drag_config import choose_feature_block  # noqa: E402
-from pipeline.gan.interface import seeded_z  # noqa: E402
-from pipeline.gan.loading import load_generator  # noqa: E402
-from pipeline.gan.stylegan2 import StyleGAN2Config, StyleGAN2Generator  # noqa: E402
+from bench.evaluation.script_args import add_device_argument
+from bench.evaluation.timing import timed
+from pipeline.common import resolve_device
+from pipeline.common.precision import autocast_bf16, bf16_native
+from pipeline.drag.drag_config import choose_feature_block
+from pipeline.gan.interface import seeded_z
+from pipeline.gan.loading import load_generator
+from pipeline.gan.stylegan2 import StyleGAN2Config, StyleGAN2Generator
 
 RANDOM_512 = "stylegan2-ffhq-512-random"
 DEFAULT_MODELS = ("mobilestylegan-ffhq-1024", "demo-face-64", RANDOM_512)
@@ -108,7 +106,7 @@ def openvino_rows(threads: int, repeats: int) -> list[tuple[str, float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--device", default="auto")
+    add_device_argument(parser)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS))

@@ -11,13 +11,12 @@ reports; its CelebA-HQ figures: 24.61 dB / 0.082), steps and seconds.
 Variants: preset (the device's), f32 (bf16 autocast off), fine (no 128 px LPIPS phase),
 no-w (the W stage's steps spent in W+ instead), alex-pti (PTI with LPIPS-Alex).
 
-    python bench/invert_presets.py [--levers] [--photos DIR ...] [--variants preset f32 ...] [--device auto]
+    python -m bench.invert_presets [--levers] [--photos DIR ...] [--variants preset f32 ...] [--device auto]
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import sys
 import time
 from pathlib import Path
 
@@ -25,15 +24,15 @@ import torch
 import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from pipeline.common import resolve_device  # noqa: E402
-from pipeline.common.images import read_photo  # noqa: E402
-from pipeline.edit.edit_config import EditConfig, inversion_configs  # noqa: E402
-from pipeline.edit.editor import Editor  # noqa: E402
-from pipeline.gan.loading import load_generator  # noqa: E402
-from pipeline.invert import PTIConfig, ProjectConfig, image_to_tensor, load_perceptual, pivotal_tune, project  # noqa: E402
-from pipeline.invert.fidelity import psnr  # noqa: E402
+from bench.evaluation.script_args import add_device_argument
+from pipeline.common import resolve_device
+from pipeline.common.images import read_photo
+from pipeline.edit.edit_config import EditConfig, inversion_configs
+from pipeline.edit.editor import Editor
+from pipeline.gan.loading import load_generator
+from pipeline.invert import PTIConfig, ProjectConfig, image_to_tensor, load_perceptual, pivotal_tune, project
+from pipeline.invert.fidelity import psnr
 
 VARIANTS = ("preset", "f32", "fine", "no-w", "alex-pti")
 DEFAULT_PHOTOS = [ROOT / "examples" / "grace_hopper.jpg"] + sorted(
@@ -112,7 +111,7 @@ def lever_rows(G, device) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="mobilestylegan-ffhq-1024")
-    parser.add_argument("--device", default="auto")
+    add_device_argument(parser)
     parser.add_argument("--levers", action="store_true", help="per-step costs only")
     parser.add_argument("--photos", nargs="+", type=Path, default=DEFAULT_PHOTOS)
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=["preset"])

@@ -13,7 +13,7 @@
 
 The perceptual backbone must be a real one (lpips-vgg or lpips-alex), never the random trunk.
 
-    python bench/invert_quality.py [--device auto] [--backbone lpips-vgg] [--seeds 20] [--steps 1000]
+    python -m bench.invert_quality [--device auto] [--backbone lpips-vgg] [--seeds 20] [--steps 1000]
                                    [--pti-steps 350] [--photos DIR] [--skip-known] [--skip-photos] [--json out.json]
 """
 from __future__ import annotations
@@ -23,7 +23,6 @@ import hashlib
 import json
 import lzma
 import statistics
-import sys
 import tarfile
 import tempfile
 import time
@@ -32,12 +31,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.common import resolve_device  # noqa: E402
-from pipeline.gan import seeded_z  # noqa: E402
-from pipeline.gan.interface import LatentGenerator  # noqa: E402
-from pipeline.invert import (PTIConfig, ProjectConfig, image_to_tensor, load_perceptual,  # noqa: E402
+from bench.evaluation.script_args import add_device_argument
+from pipeline.common import resolve_device
+from pipeline.gan import seeded_z
+from pipeline.gan.interface import LatentGenerator
+from pipeline.invert import (PTIConfig, ProjectConfig, image_to_tensor, load_perceptual,
                              pivotal_tune, project)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,7 +110,7 @@ def photo_reconstruction(G: LatentGenerator, *, args, device, perceptual) -> dic
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--device", default="auto")
+    add_device_argument(parser)
     parser.add_argument("--backbone", default="lpips-vgg", choices=("lpips-vgg", "lpips-alex"))
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--steps", type=int, default=ProjectConfig().num_steps, help="projection steps")

@@ -7,25 +7,24 @@ few steps (loop time only, warm-up step excluded). Then one full demo inversion 
 load_session alone, and load_session + a short drag, each as a share of the inversion's time
 (target: < 10%).
 
-    python bench/invert_speed.py [--device auto] [--backbone lpips-vgg] [--steps 20] [--ffhq-steps 3]
+    python -m bench.invert_speed [--device auto] [--backbone lpips-vgg] [--steps 20] [--ffhq-steps 3]
                                  [--invert-steps 1000] [--pti-steps 350] [--drag-steps 20] [--json out.json]
 """
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.common import resolve_device  # noqa: E402
-from pipeline.gan.interface import LatentGenerator  # noqa: E402
-from pipeline.invert import (PTIConfig, ProjectConfig, image_to_tensor, load_perceptual, load_session,  # noqa: E402
+from bench.evaluation.script_args import add_device_argument
+from pipeline.common import resolve_device
+from pipeline.gan.interface import LatentGenerator
+from pipeline.invert import (PTIConfig, ProjectConfig, image_to_tensor, load_perceptual, load_session,
                              pivotal_tune, project, save_session, tensor_to_image)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,7 +103,7 @@ def photo_crop(G: LatentGenerator, photo: Path, *, device: torch.device) -> torc
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--device", default="auto")
+    add_device_argument(parser)
     parser.add_argument("--backbone", default="lpips-vgg", choices=("lpips-vgg", "lpips-alex"))
     parser.add_argument("--steps", type=int, default=20, help="steps timed for the demo model")
     parser.add_argument("--ffhq-steps", type=int, default=3, help="steps timed for FFHQ-512 (0: skip)")

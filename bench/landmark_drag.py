@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Face landmark manipulation, DragGAN paper Table 1: drag one face's dlib landmarks onto another's.
 
-    .venv/bin/python bench/landmark_drag.py [--model M] [--pairs 20] [--points 1,5,68] [--seed 0]
+    python -m bench.landmark_drag [--model M] [--pairs 20] [--points 1,5,68] [--seed 0]
         [--device auto] [--threads N] [--out out/bench]
         [ablation switches: --tracking-norm l1|l2, --feature-block B, --r1 PX_AT_512,
          --optimize-ws N|all, --max-steps N, --lr X, --set FIELD=VALUE]
@@ -12,29 +12,27 @@ and issues 8 and 14's targets; writes the same text and a JSON of every edit to 
 
 Full size (StyleGAN2 FFHQ-512 on one GPU; `python cli.py weights fetch stylegan2-ffhq-512x512` first):
 
-    .venv/bin/python bench/landmark_drag.py --model stylegan2-ffhq-512x512 --pairs 100 --device cuda
+    python -m bench.landmark_drag --model stylegan2-ffhq-512x512 --pairs 100 --device cuda
 """
 from __future__ import annotations
 
 import argparse
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.evaluation.drag_options import (  # noqa: E402
+from bench.evaluation.drag_options import (
     add_drag_arguments, build_config, variant_from_args, warm_up_drag,
 )
-from bench.evaluation.landmark_protocol import (  # noqa: E402
+from bench.evaluation.landmark_protocol import (
     LandmarkProtocol, find_face_pairs, run_landmark_edits, summarize, verdicts,
 )
-from bench.evaluation.bench_report import (  # noqa: E402
+from bench.evaluation.bench_report import (
     config_record, model_label, model_record, run_stem, settings_line, write_report,
 )
-from bench.evaluation.script_args import add_common_arguments, parse_points, set_up  # noqa: E402
-from bench.evaluation.tables import landmark_details, landmark_table, verdict_lines  # noqa: E402
-from pipeline.common import UserError  # noqa: E402
+from bench.evaluation.script_args import add_common_arguments, parse_points, set_up
+from bench.evaluation.tables import landmark_details, landmark_table, verdict_lines
+from pipeline.common import UserError
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,22 +6,21 @@ Reads ex_ref.png, ex_p0.png, ex_p1.png from DIR (the 64x64 images of richzhang/P
 ref-p0 and ref-p1, 3 decimals. Published (fixture README): `vgg 0.569 0.422`, `alex 0.722 0.138`.
 Images are scaled to [-1, 1] and compared at 64x64 as they are (no resize), as lpips' test script.
 
-    python bench/lpips_examples.py DIR [--device cpu] [--digits 3]
+    python -m bench.lpips_examples DIR [--device cpu] [--digits 3]
 """
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.common import resolve_device  # noqa: E402
-from pipeline.invert import image_to_tensor, load_perceptual  # noqa: E402
+from bench.evaluation.script_args import add_device_argument
+from pipeline.common import resolve_device
+from pipeline.invert import image_to_tensor, load_perceptual
 
 NETS = {"vgg": "lpips-vgg", "alex": "lpips-alex"}  # printed name (lpips' net) -> our backbone
 EXAMPLES = ("ex_ref.png", "ex_p0.png", "ex_p1.png")
@@ -50,7 +49,7 @@ def example_distances(folder: Path, *, device: torch.device) -> dict[str, tuple[
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dir", type=Path, help="folder holding ex_ref.png, ex_p0.png, ex_p1.png")
-    parser.add_argument("--device", default="cpu")
+    add_device_argument(parser)
     parser.add_argument("--digits", type=int, default=3)
     args = parser.parse_args()
 

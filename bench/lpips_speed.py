@@ -7,7 +7,7 @@ input size x variant: 'f32'; 'bf16' (torch.autocast bfloat16: on CPUs with AMX-b
 run in bf16); 'channels_last' (trunk and input in NHWC, float32); 'channels_last+bf16'. With
 --examples DIR, also prints how far bf16 moves the distances of LPIPS's example images.
 
-    python bench/lpips_speed.py [--device cpu] [--threads 2] [--repeats 5] [--sizes 128 256]
+    python -m bench.lpips_speed [--device cpu] [--threads 2] [--repeats 5] [--sizes 128 256]
                                 [--examples /work/shared/fixtures/lpips-examples]
 """
 from __future__ import annotations
@@ -15,18 +15,17 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
-import sys
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.lpips_examples import read_examples  # noqa: E402
-from bench.evaluation.timing import timed  # noqa: E402
-from pipeline.common import resolve_device  # noqa: E402
-from pipeline.invert import PerceptualDistance, load_perceptual  # noqa: E402
-from pipeline.invert.perceptual import lpips_scaling  # noqa: E402
+from bench.evaluation.script_args import add_device_argument
+from bench.lpips_examples import read_examples
+from bench.evaluation.timing import timed
+from pipeline.common import resolve_device
+from pipeline.invert import PerceptualDistance, load_perceptual
+from pipeline.invert.perceptual import lpips_scaling
 
 NETS = ("lpips-vgg", "lpips-alex")
 VARIANTS = ("f32", "bf16", "channels_last", "channels_last+bf16")
@@ -75,7 +74,7 @@ def bf16_shift(d: PerceptualDistance, examples: Path, device: torch.device) -> f
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--device", default="cpu")
+    add_device_argument(parser)
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256])

@@ -4,7 +4,7 @@
 Prints, for every golden: the w's max abs difference (target <= 2e-5), and each 1024 image's
 max and mean abs difference (targets <= 1e-3 and <= 1e-4), then PASS or FAIL per line.
 
-    python bench/mobilestylegan_parity.py [DIR]    (DIR holds golden.npz; default ../shared/fixtures/random-face-reference)
+    python -m bench.mobilestylegan_parity [DIR]    (DIR holds golden.npz; default ../shared/fixtures/random-face-reference)
 """
 from __future__ import annotations
 
@@ -16,10 +16,9 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from pipeline.common import resolve_device  # noqa: E402
-from pipeline.gan.loading import load_generator  # noqa: E402
+from pipeline.common import resolve_device
+from pipeline.gan.loading import load_generator
 
 W_TARGET, IMG_MAX_TARGET, IMG_MEAN_TARGET = 2e-5, 1e-3, 1e-4
 

@@ -7,7 +7,7 @@ Seeds 0..N-1 (default 200) at truncation psi (default 0.7), z from RandomState(s
 samples with a face (target >= 0.95) and the mean face box width; writes the contact sheet of
 seeds 0-63 (8 x 8, 128 px each, JPEG) for the model card.
 
-    python bench/mobilestylegan_samples.py [--seeds 200] [--psi 0.7] [--sheet checkpoints/mobilestylegan-ffhq-1024-contact-sheet.jpg]
+    python -m bench.mobilestylegan_samples [--seeds 200] [--psi 0.7] [--sheet checkpoints/mobilestylegan-ffhq-1024-contact-sheet.jpg]
 """
 from __future__ import annotations
 
@@ -21,12 +21,12 @@ from PIL import Image
 from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from pipeline.align import find_faces  # noqa: E402
-from pipeline.common import resolve_device, write_atomic  # noqa: E402
-from pipeline.gan.interface import seeded_z  # noqa: E402
-from pipeline.gan.loading import load_generator  # noqa: E402
+from bench.evaluation.script_args import add_device_argument
+from pipeline.align import find_faces
+from pipeline.common import resolve_device, write_atomic
+from pipeline.gan.interface import seeded_z
+from pipeline.gan.loading import load_generator
 
 TARGET_DETECTION = 0.95
 SHEET_GRID, SHEET_TILE = 8, 128
@@ -37,7 +37,7 @@ def main() -> int:
     parser.add_argument("--model", default="mobilestylegan-ffhq-1024")
     parser.add_argument("--seeds", type=int, default=200)
     parser.add_argument("--psi", type=float, default=0.7)
-    parser.add_argument("--device", default="auto")
+    add_device_argument(parser)
     parser.add_argument("--sheet", type=Path, default=ROOT / "checkpoints" / "mobilestylegan-ffhq-1024-contact-sheet.jpg")
     args = parser.parse_args()
     device = resolve_device(args.device)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Paired image reconstruction, DragGAN paper Table 2: drag image 1 along its optical flow to image 2.
 
-    .venv/bin/python bench/paired_reconstruction.py [--model M] [--pairs 20] [--points 32] [--seed 0]
+    python -m bench.paired_reconstruction [--model M] [--pairs 20] [--points 32] [--seed 0]
         [--flow farneback|dis] [--strength 0.3] [--perturb-ws 6] [--backbone auto|lpips-vgg|lpips-alex|none]
         [--device auto] [--threads N] [--out out/bench] [ablation switches, as bench/landmark_drag.py]
 
@@ -9,7 +9,7 @@ Protocol: bench/evaluation/paired_protocol.py. Prints Table 2 (MSE x 1e2 on imag
 perceptual distance x 10, naming its backbone: 'lpips-vgg' (LPIPS v0.1, offline ImageNet trunk)
 by default, 'lpips-alex' on request; MSE only when no trunk is installed).
 
-Full size (one GPU): .venv/bin/python bench/paired_reconstruction.py --model stylegan2-ffhq-512x512
+Full size (one GPU): python -m bench.paired_reconstruction --model stylegan2-ffhq-512x512
     --pairs 100 --device cuda --backbone lpips-vgg
 """
 from __future__ import annotations
@@ -17,23 +17,21 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.evaluation.perceptual_choice import choose_perceptual  # noqa: E402
-from bench.evaluation.drag_options import (  # noqa: E402
+from bench.evaluation.perceptual_choice import choose_perceptual
+from bench.evaluation.drag_options import (
     add_drag_arguments, build_config, variant_from_args, warm_up_drag,
 )
-from bench.evaluation.paired_protocol import run_paired_edits, summarize  # noqa: E402
-from bench.evaluation.bench_report import (  # noqa: E402
+from bench.evaluation.paired_protocol import run_paired_edits, summarize
+from bench.evaluation.bench_report import (
     config_record, model_label, model_record, run_stem, settings_line, write_report,
 )
-from bench.evaluation.script_args import (  # noqa: E402
+from bench.evaluation.script_args import (
     add_common_arguments, add_paired_arguments, paired_protocol_from_args, set_up,
 )
-from bench.evaluation.tables import paired_table  # noqa: E402
-from pipeline.common import UserError  # noqa: E402
+from bench.evaluation.tables import paired_table
+from pipeline.common import UserError
 
 
 def main(argv: list[str] | None = None) -> int:

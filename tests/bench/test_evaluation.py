@@ -249,7 +249,8 @@ def test_measure_faces_matches_dlib_on_the_upscaled_image():
 
     from bench.evaluation.faces import _face_recognizer, descriptor_distance, measure_faces
     from bench.evaluation.latents import render, seed_ws
-    from bench.sample_faces import UPSCALE, _dlib_model
+    from bench.evaluation.sample_faces import UPSCALE
+    from pipeline.align import find_predictor
     from pipeline.gan.loading import load_generator
 
     G = load_generator("demo-face-64", device=CPU)
@@ -258,7 +259,7 @@ def test_measure_faces_matches_dlib_on_the_upscaled_image():
     assert faces[0] is not None and faces[1] is not None, "demo seeds 0 and 1 are detected faces"
     big = np.asarray(Image.fromarray(images[0]).resize((64 * UPSCALE, 64 * UPSCALE), Image.BICUBIC))
     rect = max(dlib.get_frontal_face_detector()(big, 1), key=lambda r: r.area())
-    shape = dlib.shape_predictor(str(_dlib_model("shape_predictor_68_face_landmarks.dat")))(big, rect)
+    shape = dlib.shape_predictor(str(find_predictor()))(big, rect)
     direct = np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float64)
     # dlib px on the 4x image -> model px with pixel centres at integers: (p + 0.5) / 4 - 0.5
     np.testing.assert_allclose(faces[0].landmarks, (direct + 0.5) / UPSCALE - 0.5, atol=1e-9)

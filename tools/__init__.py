@@ -1,0 +1,1 @@
+"""One-off tools, run from the repository root as `python -m tools.NAME`."""
