@@ -19,18 +19,18 @@ import argparse
 import sys
 import time
 
-
 from bench.evaluation.perceptual_choice import choose_perceptual
 from bench.evaluation.drag_options import (
-    ablation_variants, add_drag_arguments, build_config, variant_from_args, warm_up_drag,
+    ablation_variants, add_drag_arguments, build_config, variant_from_args,
 )
-from bench.evaluation.landmark_protocol import LandmarkProtocol, find_face_pairs, run_landmark_edits
+from bench.evaluation.landmark_protocol import run_landmark_edits
 from bench.evaluation.landmark_protocol import summarize as summarize_landmarks
 from bench.evaluation.paired_protocol import run_paired_edits
 from bench.evaluation.paired_protocol import summarize as summarize_paired
 from bench.evaluation.bench_report import config_record, model_label, model_record, run_stem, write_report
 from bench.evaluation.script_args import (
-    add_common_arguments, add_paired_arguments, paired_protocol_from_args, parse_points, set_up,
+    add_common_arguments, add_paired_arguments, landmark_protocol_from_args, paired_protocol_from_args, parse_points,
+    set_up, warm_pairs,
 )
 from bench.evaluation.tables import ablation_table
 from pipeline.common import UserError
@@ -63,16 +63,14 @@ def main(argv: list[str] | None = None) -> int:
                 raise UserError(f"unknown variant(s) {unknown}: choose from {[v.name for v in variants]}")
             variants = [v for v in variants if v.name in wanted]
         configs = [build_config(G, v, base) for v in variants]
-        landmark = LandmarkProtocol(num_pairs=args.pairs, point_counts=args.landmark_points, seed=args.seed,
-                                    truncation_psi=args.psi)
+        landmark = landmark_protocol_from_args(args, args.landmark_points)
         paired = paired_protocol_from_args(args, num_pairs=max(paired_pairs, 1))
         perceptual, backbone = choose_perceptual(args.backbone, device=device) if paired_pairs else (None, None)
     except (UserError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    warm_up_drag(G, base, device=device)
     progress = not args.no_progress
-    pairs, tried = find_face_pairs(G, landmark, device=device, progress=progress)
+    pairs, tried = warm_pairs(G, landmark, base, device=device, progress=progress)
     rows = []
     for variant, config in zip(variants, configs):
         edits, settings = run_landmark_edits(G, pairs, landmark, config=config, device=device, progress=progress)

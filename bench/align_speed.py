@@ -19,7 +19,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-
 from pipeline.align import align_face, detect_faces, predict_landmarks, select_face
 from pipeline.align.landmark_predictor import _load_predictor, find_predictor
 from pipeline.blend import blend_face

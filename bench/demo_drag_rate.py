@@ -15,7 +15,6 @@ compare settings on the same drags.
 from __future__ import annotations
 
 import argparse
-import ast
 import dataclasses
 import sys
 import time
@@ -23,7 +22,7 @@ import time
 import numpy as np
 import torch
 
-
+from bench.evaluation.drag_options import parse_assignments
 from bench.evaluation.script_args import add_device_argument
 from pipeline.common import resolve_device
 from pipeline.drag import DragConfig, drag
@@ -53,16 +52,11 @@ def make_drags(n: int, size: int, protocol_seed: int) -> list[tuple[tuple[float,
 
 
 def parse_overrides(items: list[str]) -> dict:
-    fields = {f.name for f in dataclasses.fields(DragConfig)}
-    out = {}
-    for item in items:
-        key, _, value = item.partition("=")
-        if key not in fields:
-            raise SystemExit(f"--set: unknown DragConfig field '{key}'")
-        try:
-            out[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            out[key] = value
+    """--set FIELD=VALUE items -> DragConfig overrides; an unknown field is an error."""
+    out = parse_assignments(items)
+    unknown = sorted(set(out) - {f.name for f in dataclasses.fields(DragConfig)})
+    if unknown:
+        raise SystemExit(f"--set: unknown DragConfig field(s) {unknown}")
     return out
 
 

@@ -25,7 +25,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-
 from bench.evaluation.script_args import add_device_argument
 from pipeline.drag import DragConfig, drag, resolve_settings
 from pipeline.gan import LatentGenerator, seeded_z

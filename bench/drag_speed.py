@@ -24,7 +24,6 @@ import time
 import numpy as np
 import torch
 
-
 from bench.drag_reference import ReferenceDrag
 
 from bench.evaluation.script_args import add_device_argument

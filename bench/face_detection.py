@@ -25,7 +25,6 @@ import cv2
 import numpy as np
 import torch
 
-
 from pipeline.align import DetectConfig, detect_faces, predict_landmarks
 from pipeline.common.images import read_photo
 

@@ -21,7 +21,6 @@ import math
 
 import torch
 
-
 from bench.evaluation.script_args import add_device_argument
 from bench.evaluation.timing import timed
 from pipeline.common import resolve_device

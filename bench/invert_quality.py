@@ -31,7 +31,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-
 from bench.evaluation.script_args import add_device_argument
 from pipeline.common import resolve_device
 from pipeline.gan import seeded_z

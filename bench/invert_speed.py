@@ -20,7 +20,6 @@ from pathlib import Path
 
 import torch
 
-
 from bench.evaluation.script_args import add_device_argument
 from pipeline.common import resolve_device
 from pipeline.gan.interface import LatentGenerator

@@ -20,17 +20,14 @@ import argparse
 import sys
 import time
 
-
-from bench.evaluation.drag_options import (
-    add_drag_arguments, build_config, variant_from_args, warm_up_drag,
-)
-from bench.evaluation.landmark_protocol import (
-    LandmarkProtocol, find_face_pairs, run_landmark_edits, summarize, verdicts,
-)
+from bench.evaluation.drag_options import add_drag_arguments, build_config, variant_from_args
+from bench.evaluation.landmark_protocol import run_landmark_edits, summarize, verdicts
 from bench.evaluation.bench_report import (
     config_record, model_label, model_record, run_stem, settings_line, write_report,
 )
-from bench.evaluation.script_args import add_common_arguments, parse_points, set_up
+from bench.evaluation.script_args import (
+    add_common_arguments, landmark_protocol_from_args, parse_points, set_up, warm_pairs,
+)
 from bench.evaluation.tables import landmark_details, landmark_table, verdict_lines
 from pipeline.common import UserError
 
@@ -49,15 +46,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         device, G = set_up(args)
         config = build_config(G, variant_from_args(args))
-        protocol = LandmarkProtocol(num_pairs=args.pairs, point_counts=args.points, seed=args.seed,
-                                    truncation_psi=args.psi)
+        protocol = landmark_protocol_from_args(args, args.points)
     except (UserError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    warm_up_drag(G, config, device=device)
     progress = not args.no_progress
     # 1. Pairs of detected faces; 2. the drags; 3. re-detection and the figures.
-    pairs, tried = find_face_pairs(G, protocol, device=device, progress=progress)
+    pairs, tried = warm_pairs(G, protocol, config, device=device, progress=progress)
     if not pairs:
         print(f"error: dlib found no pair of faces in {tried} candidate pairs: check the model", file=sys.stderr)
         return 1

@@ -17,7 +17,6 @@ import numpy as np
 import torch
 from PIL import Image
 
-
 from bench.evaluation.script_args import add_device_argument
 from pipeline.common import resolve_device
 from pipeline.invert import image_to_tensor, load_perceptual

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import torch
 
-
 from bench.evaluation.script_args import add_device_argument
 from bench.lpips_examples import read_examples
 from bench.evaluation.timing import timed

@@ -18,7 +18,6 @@ import argparse
 import sys
 import time
 
-
 from bench.evaluation.perceptual_choice import choose_perceptual
 from bench.evaluation.drag_options import (
     add_drag_arguments, build_config, variant_from_args, warm_up_drag,

@@ -20,7 +20,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-
 from pipeline.align import AlignedFace, align_face, find_faces
 from pipeline.blend import blend_face
 from pipeline.common.images import read_photo

@@ -14,9 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.align import CONVENTIONS, DETECTORS, AlignedFace, DetectConfig, align_all_faces, align_photo, aligned_to_json
+from pipeline.align import CONVENTIONS, AlignedFace, align_all_faces, align_photo, aligned_to_json
 from pipeline.common import UserError, write_json_atomic
 from pipeline.common.images import Photo, read_photo, save_image
+
+from .arguments import add_detector_arguments, detect_config, photo_command
 
 
 def add_align_arguments(p: argparse.ArgumentParser) -> None:
@@ -30,18 +32,13 @@ def add_align_arguments(p: argparse.ArgumentParser) -> None:
                    help='landmark template: [[x, y] x 68] in 0..1 of the crop, or {"landmark_template": [...]}')
     p.add_argument("--predictor", type=Path, default=None,
                    help="dlib shape_predictor_68_face_landmarks.dat (default: found automatically)")
-    p.add_argument("--detector", choices=DETECTORS, default=DetectConfig().detector,
-                   help="face detector: auto (default: dlib's HOG and CNN detectors, merged; finds turned heads and "
-                        "faces filling the frame), hog (fastest, frontal faces), cnn")
-    p.add_argument("--upsample", type=int, default=DetectConfig().upsample,
-                   help="dlib detector upsamplings (more finds smaller faces, slower; default 1)")
+    add_detector_arguments(p)
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("align", help="crop a photo's face for the generator and write the transform",
-                              description="Detect a face, crop it like the generator's training data, and write "
-                                          "the crop with its transform JSON.")
-    p.add_argument("photo", type=Path, help="the photo (JPEG, PNG, WebP, TIFF)")
+    p = photo_command(subparsers, "align", help="crop a photo's face for the generator and write the transform",
+                      description="Detect a face, crop it like the generator's training data, and write the crop "
+                                  "with its transform JSON.")
     p.add_argument("-o", "--output", type=Path, required=True, help="the crop (.png recommended)")
     p.add_argument("--transform", type=Path, default=None, help="transform JSON (default: the output with .json)")
     add_align_arguments(p)
@@ -78,12 +75,6 @@ def load_template(path: Path | None, convention: str) -> np.ndarray | None:
     if template.shape != (68, 2):
         raise UserError(f"{path}: the landmark template must be 68 [x, y] pairs, got shape {template.shape}")
     return template
-
-
-def detect_config(args: argparse.Namespace) -> DetectConfig:
-    if args.upsample < 0 or args.upsample > 4:
-        raise UserError(f"--upsample must be 0 to 4, got {args.upsample}")
-    return DetectConfig(upsample=args.upsample, detector=args.detector)
 
 
 def align_from_args(args: argparse.Namespace, photo: Photo, face: int | None) -> AlignedFace:

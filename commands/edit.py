@@ -15,7 +15,6 @@ import logging
 import sys
 from pathlib import Path
 
-from pipeline.align import DETECTORS, DetectConfig
 from pipeline.blend import MODES
 from pipeline.common import UserError, resolve_device
 from pipeline.drag import DragConfig
@@ -24,6 +23,8 @@ from pipeline.invert.backbone import CHOICES as BACKBONE_CHOICES
 from pipeline.edit.edit_config import EditConfig
 from pipeline.edit.edit_points import load_edit_points
 from pipeline.edit.inversion_presets import PRESETS
+
+from .arguments import add_detector_arguments, detect_config, photo_command
 
 log = logging.getLogger(__name__)
 
@@ -53,22 +54,15 @@ def add_edit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, default=None, help="drag learning rate (default: the model's)")
     p.add_argument("--blend", choices=MODES, default="auto",
                    help="paste-back: flow (warp the photo's own pixels), feather, poisson, none, auto (default)")
-    p.add_argument("--detector", choices=DETECTORS, default=DetectConfig().detector,
-                   help="face detector: auto (default: dlib's HOG and CNN detectors, merged; finds turned heads and "
-                        "faces filling the frame), hog (fastest, frontal faces), cnn")
-    p.add_argument("--upsample", type=int, default=DetectConfig().upsample,
-                   help="dlib detector upsamplings (more finds smaller faces, slower; default 1)")
+    add_detector_arguments(p)
     p.add_argument("--seed", type=int, default=0, help="seed of the inversion and the drag (default 0)")
     p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality of written photos (default 95)")
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
-        "edit", help="drag-edit a face in a photo: align, invert, drag, paste back",
-        description="Edit the face in PHOTO as the points file says (handles dragged to targets) and write the "
-                    "edited photo, same size and format.",
-    )
-    p.add_argument("photo", type=Path, help="the photo (JPEG, PNG, WebP, TIFF)")
+    p = photo_command(subparsers, "edit", help="drag-edit a face in a photo: align, invert, drag, paste back",
+                      description="Edit the face in PHOTO as the points file says (handles dragged to targets) and "
+                                  "write the edited photo, same size and format.")
     p.add_argument("-o", "--output", type=Path, default=None,
                    help="the edited photo; its suffix picks the format (default: PHOTO's name + _edited, here)")
     p.add_argument("--face", type=int, default=None, help="face index, left to right (default: the largest)")
@@ -91,15 +85,13 @@ def edit_config(args: argparse.Namespace, *, face: int | None = None) -> EditCon
         raise UserError(f"--steps must be >= 0, got {args.steps}")
     if args.lr is not None and not args.lr > 0:
         raise UserError(f"--lr must be > 0, got {args.lr}")
-    if not 0 <= args.upsample <= 4:
-        raise UserError(f"--upsample must be 0 to 4, got {args.upsample}")
     if not 1 <= args.quality <= 100:
         raise UserError(f"--quality must be 1 to 100, got {args.quality}")
     drag = {k: v for k, v in (("max_steps", args.steps), ("lr", args.lr)) if v is not None}
     return EditConfig(face=face, seed=args.seed, backbone=args.backbone, preset=args.preset,
                       invert_steps=args.invert_steps, pti_steps=args.pti_steps,
                       use_pti={"auto": None, "on": True, "off": False}[args.pti], drag=DragConfig(**drag),
-                      blend_mode=args.blend, detect=DetectConfig(upsample=args.upsample, detector=args.detector))
+                      blend_mode=args.blend, detect=detect_config(args))
 
 
 def log_figures(result) -> None:

@@ -22,16 +22,15 @@ from pipeline.invert import ProjectConfig
 from pipeline.invert.backbone import CHOICES as BACKBONE_CHOICES
 from pipeline.invert.session import check_session_destination
 
+from .arguments import photo_command
+
 log = logging.getLogger(__name__)
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
-        "invert", help="invert a photo's face into the generator and save an edit session",
-        description="Align the face, project it into the generator's latent space, tune the generator on it "
-                    "(PTI) and save everything as an edit session folder for later drags.",
-    )
-    p.add_argument("photo", type=Path, help="the photo (JPEG, PNG, WebP, TIFF)")
+    p = photo_command(subparsers, "invert", help="invert a photo's face into the generator and save an edit session",
+                      description="Align the face, project it into the generator's latent space, tune the generator "
+                                  "on it (PTI) and save everything as an edit session folder for later drags.")
     p.add_argument("-o", "--output", type=Path, required=True, help="the session folder to write")
     p.add_argument("--model", default=None,
                    help="checkpoint file or registry name (default: mobilestylegan-ffhq-1024, non-commercial weights)")

@@ -16,13 +16,13 @@ from pipeline.align.preview import preview_scale
 from pipeline.common import UserError, write_json_atomic
 from pipeline.common.images import read_photo, save_image
 
-from .align import add_align_arguments, detect_config, load_template, parse_face
+from .arguments import detect_config, photo_command
+from .align import add_align_arguments, load_template, parse_face
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("landmarks", help="draw the 68 numbered landmarks and the crop quad on a photo",
-                              description="Draw dlib's 68 landmarks (numbered) and the generator's crop quad.")
-    p.add_argument("photo", type=Path, help="the photo (JPEG, PNG, WebP, TIFF)")
+    p = photo_command(subparsers, "landmarks", help="draw the 68 numbered landmarks and the crop quad on a photo",
+                      description="Draw dlib's 68 landmarks (numbered) and the generator's crop quad.")
     p.add_argument("-o", "--output", type=Path, required=True, help="the preview image")
     p.add_argument("--zoom", type=int, default=None,
                    help="enlarge the preview this many times (default: enough to show the face 600 px wide); "

@@ -70,3 +70,20 @@ def add_paired_arguments(parser: argparse.ArgumentParser) -> None:
 def paired_protocol_from_args(args: argparse.Namespace, *, num_pairs: int) -> PairedProtocol:
     return PairedProtocol(num_pairs=num_pairs, num_points=args.points, seed=args.seed, truncation_psi=args.psi,
                           perturb_strength=args.strength, perturb_ws=args.perturb_ws, flow_method=args.flow)
+
+
+def landmark_protocol_from_args(args: argparse.Namespace, point_counts: tuple[int, ...]):
+    """The Table 1 protocol of the common arguments (pairs, seed, psi) for these landmark counts."""
+    from .landmark_protocol import LandmarkProtocol
+
+    return LandmarkProtocol(num_pairs=args.pairs, point_counts=point_counts, seed=args.seed, truncation_psi=args.psi)
+
+
+def warm_pairs(G: LatentGenerator, protocol, config, *, device: torch.device, progress: bool):
+    """Warm the drag up (torch's one-off costs off the first timed edit), then the protocol's face pairs
+    -> (pairs, candidate pairs looked at)."""
+    from .drag_options import warm_up_drag
+    from .landmark_protocol import find_face_pairs
+
+    warm_up_drag(G, config, device=device)
+    return find_face_pairs(G, protocol, device=device, progress=progress)

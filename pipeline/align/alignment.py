@@ -78,14 +78,12 @@ def align_photo(
     *,
     name: str = "photo",
     face: int | None = None,
-    output_size: int = 512,
-    convention: str = "ffhq",
-    template: np.ndarray | None = None,
     detect: DetectConfig = DetectConfig(),
-    config: AlignConfig = AlignConfig(),
     predictor_path: str | os.PathLike | None = None,
+    **crop,
 ) -> AlignedFace:
-    """Detect, pick `face` (index left to right; None = the largest) and crop it.
+    """Detect, pick `face` (index left to right; None = the largest) and crop it; `crop` takes
+    align_face's output_size, convention, template and config.
 
     `name` is the photo's name in error messages (no face, face too small, bad index).
     """
@@ -95,22 +93,18 @@ def align_photo(
     landmarks = predict_landmarks(image, chosen, predictor_path=predictor_path, face_px=detect.landmark_face_px)
     logger.info("%s: face %d of %d at %s (score %.2f)", name, index, len(faces),
                 tuple(int(round(v)) for v in chosen.box), chosen.score)
-    return align_face(image, landmarks, output_size, convention, template=template, config=config,
-                      face_index=index, face_box=chosen.box)
+    return align_face(image, landmarks, face_index=index, face_box=chosen.box, **crop)
 
 
 def align_all_faces(
     image: np.ndarray,
     *,
     name: str = "photo",
-    output_size: int = 512,
-    convention: str = "ffhq",
-    template: np.ndarray | None = None,
     detect: DetectConfig = DetectConfig(),
-    config: AlignConfig = AlignConfig(),
     predictor_path: str | os.PathLike | None = None,
+    **crop,
 ) -> list[AlignedFace]:
-    """Every face large enough, left to right (batch work). No face at all is an error."""
+    """Every face large enough, left to right; `crop` as align_photo's. No face at all is an error."""
     faces, marks = find_faces(image, detect=detect, predictor_path=predictor_path)
     if not faces:
         select_face(faces, None, name=name, config=detect)  # raises the one-line "no face" error
@@ -119,8 +113,7 @@ def align_all_faces(
         if chosen.width < detect.min_face_px:
             logger.warning("%s: skipping face %d, only %.0f px wide", name, index, chosen.width)
             continue
-        out.append(align_face(image, landmarks, output_size, convention, template=template, config=config,
-                              face_index=index, face_box=chosen.box))
+        out.append(align_face(image, landmarks, face_index=index, face_box=chosen.box, **crop))
     if not out:
         select_face(faces, None, name=name, config=detect)  # raises "face too small"
     return out

@@ -32,25 +32,6 @@ from .warp import crop_scale, crop_to_roi, image_to_roi, roi_of
 logger = logging.getLogger(__name__)
 
 
-def paste_back(
-    photo: np.ndarray,
-    edited_crop: np.ndarray,
-    aligned: CropGeometry,
-    *,
-    reconstruction: np.ndarray | None = None,
-    mask: np.ndarray | None = None,
-    mode: str = "auto",
-    edited_landmarks: np.ndarray | None = None,
-    anchors: tuple[np.ndarray, np.ndarray] | None = None,
-    focus: np.ndarray | None = None,
-    seed: int = 0,
-    config: BlendConfig = BlendConfig(),
-) -> np.ndarray:
-    """The photo [H, W, 3] uint8 with `edited_crop` [S, S, 3] uint8 blended in; see blend_face."""
-    return blend_face(photo, edited_crop, aligned, reconstruction=reconstruction, mask=mask, mode=mode,
-                      edited_landmarks=edited_landmarks, anchors=anchors, focus=focus, seed=seed, config=config).photo
-
-
 def blend_face(
     photo: np.ndarray,
     edited_crop: np.ndarray,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from pipeline.align import align_face, align_photo
-from pipeline.blend import blend_face, dense_flow, face_mask, paste_back, seamless_clone
+from pipeline.blend import blend_face, dense_flow, face_mask, seamless_clone
 
 PHOTO_NAMES = ("astronaut.png", "grace_hopper.jpg", "portrait_a.jpg", "portrait_b.jpg", "messi5.jpg")
 
@@ -69,14 +69,14 @@ def test_flow_with_an_unedited_crop_returns_the_photo_exactly(photos, detections
     assert result.new_content == 0.0 and result.max_motion_px == 0.0
     # Also when the reconstruction is a (different) generator render equal to the edit: no edit, no change.
     render = cv2.GaussianBlur(aligned.crop, (0, 0), 1.5)
-    assert np.array_equal(paste_back(photo, render, aligned, reconstruction=render, mode="flow"), photo)
+    assert np.array_equal(blend_face(photo, render, aligned, reconstruction=render, mode="flow").photo, photo)
 
 
 def test_input_photo_is_never_modified(photos, aligned512):
     photo = photos["portrait_a.jpg"].pixels
     before = photo.copy()
-    paste_back(photo, smile(aligned512["portrait_a.jpg"]), aligned512["portrait_a.jpg"], mode="flow")
-    paste_back(photo, smile(aligned512["portrait_a.jpg"]), aligned512["portrait_a.jpg"], mode="feather")
+    blend_face(photo, smile(aligned512["portrait_a.jpg"]), aligned512["portrait_a.jpg"], mode="flow")
+    blend_face(photo, smile(aligned512["portrait_a.jpg"]), aligned512["portrait_a.jpg"], mode="feather")
     assert np.array_equal(photo, before)
 
 
