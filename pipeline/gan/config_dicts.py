@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import ClassVar
 
 
 def config_to_dict(config) -> dict:
@@ -20,3 +21,18 @@ def config_from_dict(cls, data: dict, *, what: str, int_tuples: tuple[str, ...] 
         if name in data:
             data[name] = tuple(int(v) for v in data[name])
     return cls(**data)
+
+
+class JsonConfig:
+    """Mixin of a frozen config dataclass stored in checkpoints: to_dict / from_dict with the class's
+    `config_name` in errors and its `int_tuples` fields restored as tuples."""
+
+    config_name: ClassVar[str] = "generator"
+    int_tuples: ClassVar[tuple[str, ...]] = ()
+
+    def to_dict(self) -> dict:
+        return config_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict):
+        return config_from_dict(cls, data, what=cls.config_name, int_tuples=cls.int_tuples)

@@ -14,12 +14,12 @@ Feature blocks are the outputs after each ReLU: 'l1' 4x4, 'l2' 8x8, 'l3' 16x16, 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from .config_dicts import config_from_dict, config_to_dict
+from typing import ClassVar
 
 import torch
 from torch import nn
 
+from .config_dicts import JsonConfig
 from .interface import FeatureBlock, LatentGenerator
 
 # (block name, channel multiplier of ngf, output resolution px), lowest resolution first.
@@ -31,7 +31,8 @@ _TUTORIAL_TO_RGB = 12
 
 
 @dataclass(frozen=True, kw_only=True)
-class DCGANConfig:
+class DCGANConfig(JsonConfig):
+    config_name: ClassVar[str] = "DCGAN"
     z_dim: int = 100  # input latent size (also w_dim: the latent is z itself)
     ngf: int = 64  # base channel count: blocks l1..l4 have 8, 4, 2, 1 x ngf channels
     img_channels: int = 3  # output channels
@@ -47,12 +48,6 @@ class DCGANConfig:
         if not self.bn_eps > 0:
             raise ValueError(f"DCGAN bn_eps must be > 0, got {self.bn_eps}")
 
-    def to_dict(self) -> dict:
-        return config_to_dict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "DCGANConfig":
-        return config_from_dict(cls, data, what="DCGAN")
 
 
 class DCGANGenerator(LatentGenerator):

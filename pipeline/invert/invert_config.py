@@ -19,8 +19,15 @@ BACKBONES = ("lpips-vgg", "lpips-alex", "random-vgg")
 SPACES = ("w", "w+")
 
 
+class _StageConfig:
+    """What a report records of a stage's settings."""
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
 @dataclass(frozen=True, kw_only=True)
-class ProjectConfig:
+class ProjectConfig(_StageConfig):
     num_steps: int = 1000  # Adam steps at most (NVIDIA: 1000; PTI's pivot: 450)
     space: str = "w+"  # 'w' (one w repeated num_ws times) or 'w+' (one w per layer); ignored when num_ws == 1
     w_avg_samples: int = 10_000  # mapping samples for the start point (their mean) and w_std
@@ -54,15 +61,11 @@ class ProjectConfig:
         if self.space not in SPACES:
             raise ValueError(f"space must be one of {SPACES}, got '{self.space}'")
         _check_backbone(self.backbone)
-        if self.perceptual_weight == 0 and self.pixel_weight == 0:
-            raise ValueError("perceptual_weight and pixel_weight are both 0: nothing to optimise")
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        _check_some_loss(self, "perceptual_weight", "pixel_weight")
 
 
 @dataclass(frozen=True, kw_only=True)
-class PTIConfig:
+class PTIConfig(_StageConfig):
     num_steps: int = 350  # Adam steps at most (PTI: 350)
     lr: float = 5e-4  # Adam learning rate over all generator weights (PTI 3e-4, DragGAN 5e-4)
     relative_lr: bool = True  # each tensor's lr = lr x its RMS (the same relative step; see pti._param_groups)
@@ -87,16 +90,17 @@ class PTIConfig:
         if not 0 <= self.locality_psi <= 1:
             raise ValueError(f"locality_psi must be in [0, 1], got {self.locality_psi}")
         _check_backbone(self.backbone)
-        if self.l2_weight == 0 and self.perceptual_weight == 0:
-            raise ValueError("l2_weight and perceptual_weight are both 0: nothing to optimise")
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        _check_some_loss(self, "l2_weight", "perceptual_weight")
 
 
 def _check_backbone(name: str) -> None:
     if name not in BACKBONES:
         raise ValueError(f"backbone must be one of {BACKBONES}, got '{name}'")
+
+
+def _check_some_loss(cfg, first: str, second: str) -> None:
+    if getattr(cfg, first) == 0 and getattr(cfg, second) == 0:
+        raise ValueError(f"{first} and {second} are both 0: nothing to optimise")
 
 
 def _check_positive(cfg, *names: str) -> None:

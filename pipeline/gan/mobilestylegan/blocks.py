@@ -53,40 +53,48 @@ class LayerNoise(nn.Module):
         return x + noise * self.noise_strength.to(x.dtype)
 
 
-class StyledConv(nn.Module):
-    """The 4 px layer: x * style, dense 3x3 conv, noise, bias, leaky ReLU."""
+class _StyledLayer(nn.Module):
+    """What both styled convs share: the style affine and gain, bias, noise, leaky slope."""
 
     def __init__(self, in_channels: int, out_channels: int, *, w_dim: int, resolution: int, slope: float) -> None:
         super().__init__()
         self.affine = StyleAffine(w_dim, in_channels)
-        self.weight = nn.Parameter(torch.zeros(out_channels, in_channels, 3, 3))
         self.bias = nn.Parameter(torch.zeros(out_channels))
         self.noise = LayerNoise(resolution)
         self.style_gain = (in_channels * 9) ** -0.5
         self.slope = slope
 
-    def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str) -> torch.Tensor:
-        style = self.affine(w) * self.style_gain  # [N, C_in]
-        x = F.conv2d(x * style[:, :, None, None].to(x.dtype), self.weight.to(x.dtype), self.bias.to(x.dtype), padding=1)
+    def style(self, w: torch.Tensor) -> torch.Tensor:
+        return self.affine(w) * self.style_gain  # [N, C_in]
+
+    def activate(self, x: torch.Tensor, noise_mode: str) -> torch.Tensor:
         return F.leaky_relu(self.noise(x, noise_mode), self.slope)
 
 
-class SeparableStyledConv(nn.Module):
+class StyledConv(_StyledLayer):
+    """The 4 px layer: x * style, dense 3x3 conv, noise, bias, leaky ReLU."""
+
+    def __init__(self, in_channels: int, out_channels: int, *, w_dim: int, resolution: int, slope: float) -> None:
+        super().__init__(in_channels, out_channels, w_dim=w_dim, resolution=resolution, slope=slope)
+        self.weight = nn.Parameter(torch.zeros(out_channels, in_channels, 3, 3))
+
+    def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str) -> torch.Tensor:
+        style = self.style(w)
+        x = F.conv2d(x * style[:, :, None, None].to(x.dtype), self.weight.to(x.dtype), self.bias.to(x.dtype), padding=1)
+        return self.activate(x, noise_mode)
+
+
+class SeparableStyledConv(_StyledLayer):
     """x * style, depthwise 3x3, pointwise 1x1, noise, bias, leaky ReLU (MobileStyleGAN's conv)."""
 
     def __init__(self, in_channels: int, out_channels: int, *, w_dim: int, resolution: int, slope: float) -> None:
-        super().__init__()
-        self.affine = StyleAffine(w_dim, in_channels)
+        super().__init__(in_channels, out_channels, w_dim=w_dim, resolution=resolution, slope=slope)
         self.weight_dw = nn.Parameter(torch.zeros(in_channels, 1, 3, 3))
         self.weight_pw = nn.Parameter(torch.zeros(out_channels, in_channels, 1, 1))
-        self.bias = nn.Parameter(torch.zeros(out_channels))
-        self.noise = LayerNoise(resolution)
-        self.style_gain = (in_channels * 9) ** -0.5
-        self.slope = slope
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str) -> torch.Tensor:
         c = x.shape[1]
-        style = self.affine(w) * self.style_gain  # [N, C_in]
+        style = self.style(w)
         if x.shape[0] == 1:
             # Depthwise is per channel, so conv(x * s, k) == conv(x, k * s): the style goes into
             # the 3x3 kernels and the large map is not rescaled in a pass of its own.
@@ -95,7 +103,7 @@ class SeparableStyledConv(nn.Module):
         else:
             x = F.conv2d(x * style[:, :, None, None].to(x.dtype), self.weight_dw.to(x.dtype), padding=1, groups=c)
         x = F.conv2d(x, self.weight_pw.to(x.dtype), self.bias.to(x.dtype))
-        return F.leaky_relu(self.noise(x, noise_mode), self.slope)
+        return self.activate(x, noise_mode)
 
 
 class IDWTUpsample(nn.Module):

@@ -8,12 +8,15 @@ coefficient channels at 512 px) whose inverse DWT is the 1024 px image.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
-from ..config_dicts import config_from_dict, config_to_dict
+from ..config_dicts import JsonConfig
 
 
 @dataclass(frozen=True, kw_only=True)
-class MobileStyleGANConfig:
+class MobileStyleGANConfig(JsonConfig):
+    config_name: ClassVar[str] = "MobileStyleGAN"
+    int_tuples: ClassVar[tuple[str, ...]] = ("channels",)
     z_dim: int = 512  # input latent size
     w_dim: int = 512  # style size (every affine reads one w of this size)
     mapping_layers: int = 8  # FC layers of the mapping network
@@ -47,9 +50,3 @@ class MobileStyleGANConfig:
         # conv1 at 4 px; per block the IDWT's style, conv1 and conv2; the wavelet head.
         return 1 + 3 * (len(self.channels) - 1) + 1
 
-    def to_dict(self) -> dict:
-        return config_to_dict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "MobileStyleGANConfig":
-        return config_from_dict(cls, data, what="MobileStyleGAN", int_tuples=("channels",))

@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
-from ..config_dicts import config_from_dict, config_to_dict
+from ..config_dicts import JsonConfig
 
 
 @dataclass(frozen=True, kw_only=True)
-class StyleGAN2Config:
+class StyleGAN2Config(JsonConfig):
+    config_name: ClassVar[str] = "StyleGAN2"
+    int_tuples: ClassVar[tuple[str, ...]] = ("resample_filter",)
     z_dim: int = 512  # input latent size
     w_dim: int = 512  # intermediate latent size
     c_dim: int = 0  # conditioning labels; only 0 (unconditional) is supported
@@ -45,9 +48,3 @@ class StyleGAN2Config:
         # Each block consumes num_conv ws (1 for b4, else 2); the last ToRGB adds one more.
         return 1 + 2 * (len(self.block_resolutions) - 1) + 1
 
-    def to_dict(self) -> dict:
-        return config_to_dict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "StyleGAN2Config":
-        return config_from_dict(cls, data, what="StyleGAN2", int_tuples=("resample_filter",))
