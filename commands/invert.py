@@ -87,8 +87,8 @@ def run(args: argparse.Namespace) -> int:
     editor = Editor(G, config=config, device=device, progress=not args.quiet)
     editor.open(photo.pixels, name=photo.name, path=photo.path)
     editor.select()
-    inversion = editor.invert(session=args.output, reuse=False,
-                              session_settings={"command": {"device": str(device), "pti": not args.no_pti}})
+    inversion = editor.invert()
+    editor.save_session(args.output, settings={"command": {"device": str(device), "pti": not args.no_pti}})
     projection = inversion.report["projection"]["final"]
     final = (inversion.report.get("pti") or inversion.report["projection"])["final"]
     log.info("session %s: PSNR %.2f dB on the crop (projection %.2f dB), %s distance %.4f; %.1f s", args.output,

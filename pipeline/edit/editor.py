@@ -127,13 +127,12 @@ class Editor:
         return self.aligned
 
     # 2. Inversion.
-    def invert(self, *, session: str | os.PathLike | None = None, reuse: bool = True,
-               session_settings: dict | None = None) -> Inversion:
-        """The selected face inverted; with `session`, an inversion saved there is reused (unless `reuse` is
-        False), else this one is saved there (with `session_settings` beside the edit's)."""
-        from .session_reuse import is_session, load_edit_session, save_edit_session
+    def invert(self, *, session: str | os.PathLike | None = None) -> Inversion:
+        """The selected face inverted; with `session`, an inversion saved there is reused, else this one is
+        saved there."""
+        from .session_reuse import is_session, load_edit_session
 
-        if session is not None and reuse and is_session(session):
+        if session is not None and is_session(session):
             if self.photo is None:
                 raise RuntimeError("open() the photo before reusing its session")
             wanted = self.aligned.face_index if self.aligned is not None else self.config.face
@@ -149,13 +148,24 @@ class Editor:
             inversion = invert_face(self.aligned, self.G, config=self.config, device=self.device,
                                     progress=self.progress)
             if session is not None:
-                saved = save_edit_session(session, self.G, self.aligned, inversion, photo_path=self.path,
-                                          settings={"edit": self.config.to_dict(), **(session_settings or {})})
-                inversion = dataclasses.replace(inversion, session=saved)
+                self.inversion = inversion
+                self.save_session(session)
+                inversion = self.inversion  # now with its session folder
         self.seconds.update(inversion.seconds)
         logger.info("[3/5] invert: %s (%.1f s projection, %.1f s PTI)", "reused" if inversion.reused else "done",
                     inversion.seconds.get("invert", 0.0), inversion.seconds.get("pti", 0.0))
         return self.use_inversion(inversion)
+
+    def save_session(self, path: str | os.PathLike, *, settings: dict | None = None) -> Path:
+        """Write this run's inversion of the selected face as an edit session folder (cli.py invert's output)."""
+        from .session_reuse import save_edit_session
+
+        if self.inversion is None or self.aligned is None or self.inversion.projection is None:
+            raise RuntimeError("invert() a face in this run before save_session()")
+        saved = save_edit_session(path, self.G, self.aligned, self.inversion, photo_path=self.path,
+                                  settings={"edit": self.config.to_dict(), **(settings or {})})
+        self.inversion = dataclasses.replace(self.inversion, session=saved)
+        return saved
 
     def use_inversion(self, inversion: Inversion) -> Inversion:
         """Start editing from `inversion` (of the selected face, or of a generated image when no photo is open)."""
@@ -245,7 +255,7 @@ class Editor:
         self.drags.append(result)
         logger.info("[4/5] drag: %s after %d steps (%.1f s)", result.status, result.steps, self.seconds["drag"])
         if not result.converged and result.status != STATUS_NAN:
-            logger.warning("the handles did not reach their targets (%s after %d steps; distances %s crop px)",
+            logger.warning("the handles did not reach their targets (%s after %d steps; distances %s px)",
                            result.status, result.steps, ", ".join(f"{d:.2f}" for d in result.distances))
         return result
 

@@ -15,7 +15,7 @@ import numpy as np
 from pipeline.align import crop_to_photo, photo_to_crop
 from pipeline.common import UserError
 
-from pipeline.align.landmark_names import face_frame, region_indices
+from pipeline.align.landmark_names import region_indices
 from .edit_points import EditPoints, MaskSpec, PointRef
 
 
@@ -27,6 +27,8 @@ class FaceGeometry(Protocol):
     photo_from_crop: np.ndarray  # [2, 3]
     output_size: int             # S, crop side in px
     photo_size: tuple[int, int]  # (width, height)
+    frame: tuple[np.ndarray, np.ndarray, float]  # the face's x axis, y axis, eye distance (photo px)
+    scale: float                 # crop px per photo px
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,8 +49,8 @@ class PlacedPoints:
 
 def place_points(spec: EditPoints, face: FaceGeometry) -> PlacedPoints:
     """Resolve every handle and target of `spec` on `face`; out-of-crop points raise UserError."""
-    x_axis, y_axis, iod = face_frame(face.landmarks)
-    frame = (x_axis, y_axis, iod)
+    frame = face.frame
+    iod = frame[2]
     handles = np.array([_resolve(p, spec.space, face, frame, None) for p in spec.handles])  # [N, 2] photo px
     targets = np.array([_resolve(t, spec.space, face, frame, h) for t, h in zip(spec.targets, handles)])
     handles_crop = photo_to_crop(handles, face)
@@ -64,10 +66,10 @@ def place_points(spec: EditPoints, face: FaceGeometry) -> PlacedPoints:
 def mask_in_crop(mask: MaskSpec, space: str, face: FaceGeometry, *, source: str = "points") -> np.ndarray:
     """The flexible region [S, S] float32 of 0/1 (1 = may change) in crop pixels."""
     size = int(face.output_size)
-    frame = face_frame(face.landmarks)
+    frame = face.frame
     if mask.kind == "region":
         crop_lm = photo_to_crop(face.landmarks, face)
-        scale = float(np.sqrt(abs(np.linalg.det(face.crop_from_photo[:, :2]))))  # crop px per photo px
+        scale = face.scale
         inside = np.zeros((size, size), np.uint8)
         for name in mask.regions:
             hull = cv2.convexHull(np.round(crop_lm[list(region_indices(name, where=source))] * 16).astype(np.int32))

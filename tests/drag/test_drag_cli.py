@@ -69,11 +69,20 @@ def test_bad_inputs_fail_in_one_line(stylegan2_fixtures, tmp_path, capsys):
     assert code == 2 and "also an input" in capsys.readouterr().err
 
 
-def test_latent_prior_on_the_demo_model_is_recorded(tmp_path):
+def test_latent_prior_on_the_demo_model_is_recorded_and_changes_the_drag(tmp_path):
     pts = tmp_path / "pts.json"
-    pts.write_text(json.dumps({"points": [{"handle": [30, 40], "target": [36, 40]}]}))
-    out, report = tmp_path / "out.png", tmp_path / "report.json"
-    code = run_cli("--model", "demo-face-64", "--seed", 3, "--points", pts, "-o", out, "--steps", 3, "--device", "cpu",
-                   "--report", report, "--latent-prior")
-    settings = json.loads(report.read_text())["settings"]
-    assert code == 0 and settings["latent_shell"] is True and settings["max_latent_change"] == 0.5
+    pts.write_text(json.dumps({"points": [{"handle": [30, 40], "target": [38, 40]}]}))
+    runs = {}
+    for name, steps, extra in (("start", 0, []), ("free", 12, []), ("prior", 12, ["--latent-prior"])):
+        out, report = tmp_path / f"{name}.png", tmp_path / f"{name}.json"
+        code = run_cli("--model", "demo-face-64", "--seed", 3, "--points", pts, "-o", out, "--steps", steps,
+                       "--device", "cpu", "--report", report, *extra)
+        assert code == 0
+        runs[name] = (np.asarray(Image.open(out), np.int16), json.loads(report.read_text()))
+    settings = runs["prior"][1]["settings"]
+    assert settings["latent_shell"] is True and settings["max_latent_change"] == 0.5
+    assert runs["free"][1]["settings"]["latent_shell"] is False
+    # The prior keeps z on its shell and near its start: the same 12 steps change the image less.
+    start = runs["start"][0]
+    assert np.abs(runs["free"][0] - runs["prior"][0]).max() > 0
+    assert 0 < np.abs(runs["prior"][0] - start).mean() < np.abs(runs["free"][0] - start).mean()

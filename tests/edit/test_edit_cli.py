@@ -76,6 +76,29 @@ def test_edit_writes_a_same_size_photo_and_its_extras_then_reuses_the_session(tm
     assert np.abs(edited.astype(int) - before.astype(int)).max() > 0
 
 
+def test_edit_moves_the_handles_towards_their_targets_where_the_points_are(tmp_path):
+    photo = PHOTOS / "portrait_a.jpg"
+    pts, out, rep = tmp_path / "up.json", tmp_path / "out.png", tmp_path / "rep.json"
+    pts.write_text(json.dumps({"points": [{"handle": {"landmark": name}, "target": {"offset": [0, -0.3]}}
+                                          for name in ("mouth_left", "mouth_right")]}))
+    fast = [*FAST[:-1], "30"]  # 30 drag steps; PTI auto (off on the single-latent demo model)
+    assert cli.main(["-q", "edit", str(photo), "--points", str(pts), "-o", str(out), "--report", str(rep), *fast]) == 0
+    report = json.loads(rep.read_text())
+    # The tracked handles (crop px) ended nearer their targets, on average by 40% or more ...
+    start, end = np.array(report["drag"]["trajectory"][0]), np.array(report["drag"]["trajectory"][-1])
+    targets = np.array([p["target_crop"] for p in report["points"]])
+    before_d, after_d = np.linalg.norm(targets - start, axis=1), np.linalg.norm(targets - end, axis=1)
+    assert (after_d < before_d).all() and after_d.mean() <= 0.6 * before_d.mean(), (before_d, after_d)
+    # ... and the photo changed around the mouth, where the points are, rather than around the eyes.
+    before = np.asarray(Image.open(photo).convert("RGB")).astype(int)
+    change = np.abs(np.asarray(Image.open(out).convert("RGB")).astype(int) - before).sum(axis=2).astype(float)
+    ys, xs = np.mgrid[:change.shape[0], :change.shape[1]]
+    centre = np.array([(xs * change).sum(), (ys * change).sum()]) / change.sum()
+    mouth = np.mean([p["handle_photo"] for p in report["points"]], axis=0)
+    eyes_y = mouth[1] - report["inter_ocular_px"]  # the eyes lie about one eye distance above the mouth
+    assert np.linalg.norm(centre - mouth) < abs(centre[1] - eyes_y), (centre, mouth)
+
+
 def test_edit_refuses_points_off_the_crop_and_outputs_over_inputs(tmp_path, capsys):
     photo = tmp_path / "photo.jpg"
     shutil.copy(PHOTOS / "portrait_a.jpg", photo)
