@@ -127,9 +127,9 @@ class Editor:
         return self.aligned
 
     # 2. Inversion.
-    def invert(self, *, session: str | os.PathLike | None = None) -> Inversion:
+    def invert(self, *, session: str | os.PathLike | None = None, on_step=None) -> Inversion:
         """The selected face inverted; with `session`, an inversion saved there is reused, else this one is
-        saved there."""
+        saved there. `on_step(stage, done, total)` follows the inversion's steps (inversion.InvertStep)."""
         from .session_reuse import is_session, load_edit_session
 
         if session is not None and is_session(session):
@@ -146,7 +146,7 @@ class Editor:
             if self.aligned is None:
                 self.select()
             inversion = invert_face(self.aligned, self.G, config=self.config, device=self.device,
-                                    progress=self.progress)
+                                    progress=self.progress, on_step=on_step)
             if session is not None:
                 self.inversion = inversion
                 self.save_session(session)

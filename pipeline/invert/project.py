@@ -25,6 +25,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 import torch
@@ -81,6 +82,7 @@ def project(
     perceptual: PerceptualDistance | None = None,
     start: Projection | None = None,
     progress: bool = True,
+    on_step: Callable[[int, int], None] | None = None,  # (steps done, steps at most) after each step
 ) -> Projection:
     """Search the latent of `target` [1, C, H, W] in [-1, 1] (H = W = G.img_resolution).
 
@@ -116,7 +118,8 @@ def project(
 
     # 4. Adam steps.
     history, stop_reason, clock = _descend(G, w_opt, maps, target, config, perceptual, w_std=w_std, device=device,
-                                           gen=gen, desc=f"project {space}", progress=progress)
+                                           gen=gen, desc=f"project {space}", progress=progress,
+                                           on_step=on_step)
 
     # 5. The result without the exploration noise.
     for m in maps:
@@ -142,7 +145,7 @@ def project(
 def _descend(
     G: LatentGenerator, w_opt: torch.Tensor, maps: list[torch.Tensor], target: torch.Tensor, config: ProjectConfig,
     perceptual: PerceptualDistance, *, w_std: float, device: torch.device, gen: torch.Generator, desc: str,
-    progress: bool,
+    progress: bool, on_step: Callable[[int, int], None] | None = None,
 ) -> tuple[dict[str, list[float]], str, "StepClock"]:
     """The Adam loop over w_opt (and the noise maps): (per-step history, stop reason, clock)."""
     targets = _target_features(perceptual, target, config)
@@ -171,6 +174,8 @@ def _descend(
         history["lr"].append(lr)
         if step % 10 == 0 or step == config.num_steps - 1:
             bar.set_postfix(dist=f"{history['perceptual'][-1]:.4f}", loss=f"{history['loss'][-1]:.4f}")
+        if on_step is not None:
+            on_step(step + 1, config.num_steps)
         # The fit alone: the noise penalty (1e5 x ~0.06 for a fresh 4x4 map) would dominate the total.
         if _plateaued(history["fit"], config.plateau_window, config.plateau_tolerance):
             stop_reason = "plateau"

@@ -21,6 +21,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -71,6 +72,7 @@ def pivotal_tune(
     device: torch.device,
     perceptual: PerceptualDistance | None = None,
     progress: bool = True,
+    on_step: Callable[[int, int], None] | None = None,  # (steps done, steps at most) after each step
 ) -> TunedGenerator:
     """Tune a copy of G so that the pivot renders target [1, C, H, W] in [-1, 1].
 
@@ -124,6 +126,8 @@ def pivotal_tune(
         history["locality"].append(locality.item())
         if step % 10 == 0:
             bar.set_postfix(dist=f"{history['perceptual'][-1]:.4f}", mse=f"{history['mse'][-1]:.5f}")
+        if on_step is not None:
+            on_step(step + 1, config.num_steps)
     bar.close()
     clock.tick()
 
