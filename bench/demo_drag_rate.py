@@ -73,7 +73,7 @@ def main() -> int:
 
     torch.set_grad_enabled(True)
     device = resolve_device(args.device)
-    G = load_generator(resolve_model_arg(args.model), device=device)
+    G = load_generator(resolve_model_arg(args.model or "demo-face-64"), device=device)
     config = DragConfig(**parse_overrides(args.set))
     drags = make_drags(args.n, G.img_resolution, args.protocol_seed)
 

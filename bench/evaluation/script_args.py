@@ -24,7 +24,7 @@ def add_device_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def add_common_arguments(parser: argparse.ArgumentParser, *, pairs: int) -> None:
-    parser.add_argument("--model", default=None, help="registry name or checkpoint file (default: the demo model)")
+    parser.add_argument("--model", default=None, help="registry name or checkpoint file (default: mobilestylegan-ffhq-1024, non-commercial weights)")
     parser.add_argument("--pairs", type=int, default=pairs, help="pairs to edit")
     parser.add_argument("--seed", type=int, default=0, help="first latent seed; also seeds the point choices")
     parser.add_argument("--psi", type=float, default=0.7, help="truncation of the latents")
