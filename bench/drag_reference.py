@@ -149,7 +149,8 @@ def main() -> int:
     from pipeline.gan.loading import load_generator, resolve_model_arg
 
     ap = argparse.ArgumentParser(description="convergence of our drag vs the official-style step, same drags")
-    ap.add_argument("--model", default=None)
+    ap.add_argument("--model", default="demo-face-64", help="registry name or checkpoint (default: the demo model, "
+                                                              "on which the docstring's figures were measured)")
     ap.add_argument("--n", type=int, default=20)
     ap.add_argument("--base-seed", type=int, default=1000)
     ap.add_argument("--protocol-seed", type=int, default=0)
