@@ -29,7 +29,14 @@ STREAM_SECONDS = 3600.0  # an event stream ends after this; the page reconnects 
 def create_app(registry: SessionRegistry) -> FastAPI:
     app = FastAPI(title="portrait-drag editor", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.registry = registry
+    _error_handlers(app)
+    _opening_routes(app, registry)
+    _editing_routes(app, registry)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app
 
+
+def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(UserError)
     async def user_error(request: Request, exc: UserError) -> JSONResponse:
         return JSONResponse({"error": str(exc)}, status_code=400)
@@ -48,6 +55,8 @@ def create_app(registry: SessionRegistry) -> FastAPI:
         log.exception("request %s failed", request.url.path)
         return JSONResponse({"error": "the server could not do that; its log says why"}, status_code=500)
 
+
+def _opening_routes(app: FastAPI, registry: SessionRegistry) -> None:
     @app.get("/")
     def index() -> FileResponse:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
@@ -78,6 +87,19 @@ def create_app(registry: SessionRegistry) -> FastAPI:
             registry.free(session.id)
             raise
 
+    @app.get("/api/s/{sid}/events")
+    def events(sid: str, after: int = 0) -> StreamingResponse:
+        session = registry.get(sid)
+        return StreamingResponse(_stream(registry, session, after), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+    @app.delete("/api/s/{sid}")
+    def close(sid: str) -> dict:
+        registry.free(sid)
+        return {"closed": True}
+
+
+def _editing_routes(app: FastAPI, registry: SessionRegistry) -> None:
     @app.post("/api/s/{sid}/face")
     def face(sid: str, body: dict) -> dict:
         session = registry.get(sid)
@@ -124,20 +146,6 @@ def create_app(registry: SessionRegistry) -> FastAPI:
     def download(sid: str, name: str) -> FileResponse:
         path = actions.result_file(registry.get(sid), name)
         return FileResponse(path, filename=name)
-
-    @app.delete("/api/s/{sid}")
-    def close(sid: str) -> dict:
-        registry.free(sid)
-        return {"closed": True}
-
-    @app.get("/api/s/{sid}/events")
-    def events(sid: str, after: int = 0) -> StreamingResponse:
-        session = registry.get(sid)
-        return StreamingResponse(_stream(registry, session, after), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
-
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    return app
 
 
 def _stream(registry: SessionRegistry, session: WebSession, cursor: int):

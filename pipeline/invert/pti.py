@@ -90,9 +90,7 @@ def pivotal_tune(
     tuned = copy.deepcopy(G).to(device)
     write_noise(tuned, noise)
     tuned.eval().requires_grad_(True)
-    original = None
-    if config.locality_weight > 0:
-        original = copy.deepcopy(tuned).requires_grad_(False)
+    original = copy.deepcopy(tuned).requires_grad_(False) if config.locality_weight > 0 else None
     gen = torch.Generator().manual_seed(config.seed)
     start = time.perf_counter()
 
