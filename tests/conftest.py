@@ -11,6 +11,8 @@ import torch
 
 from pipeline.align import align_face, find_faces
 from pipeline.common.images import read_photo
+from pipeline.gan import build_generator
+from pipeline.gan.stylegan2 import StyleGAN2Config
 
 DATA = Path(__file__).parent / "data"
 FIXTURE_ARCHIVES = ("weights-and-pickles.tar.xz", "goldens.tar.xz")
@@ -35,6 +37,14 @@ def stylegan2_fixtures(tmp_path_factory) -> Path:
         actual = hashlib.sha256((out / fname).read_bytes()).hexdigest()
         assert actual == digest, f"fixture {fname} is corrupt"
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_G():
+    """32 px random-weight StyleGAN2 (8 ws): fast, for behaviour tests that need no convergence."""
+    torch.manual_seed(0)
+    cfg = StyleGAN2Config(z_dim=32, w_dim=32, img_resolution=32, mapping_layers=2, channel_base=512, channel_max=32)
+    return build_generator("stylegan2", cfg.to_dict()).eval()
 
 
 # ---- real photos, detected and aligned once per session (dlib is the slow part) ----------

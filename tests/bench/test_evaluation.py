@@ -19,16 +19,8 @@ from bench.evaluation.paired_protocol import summarize as summarize_paired
 from bench.evaluation.tables import ablation_table, format_table, landmark_details, landmark_table, paired_table, verdict_lines
 from pipeline.drag import DragConfig, resolve_settings
 from pipeline.gan import build_generator
-from pipeline.gan.stylegan2 import StyleGAN2Config
 
 CPU = torch.device("cpu")
-
-
-@pytest.fixture(scope="module")
-def tiny_G():
-    torch.manual_seed(0)
-    cfg = StyleGAN2Config(z_dim=32, w_dim=32, img_resolution=32, mapping_layers=2, channel_base=512, channel_max=32)
-    return build_generator("stylegan2", cfg.to_dict()).eval()
 
 
 def _faces(seed: int = 0, size: int = 64) -> tuple[np.ndarray, np.ndarray]:

@@ -6,18 +6,10 @@ import json
 import pytest
 import torch
 
-from pipeline.gan import build_generator, seeded_z
+from pipeline.gan import seeded_z
 from pipeline.gan.stylegan2 import StyleGAN2Config, StyleGAN2Generator
 
 CPU = torch.device("cpu")
-
-
-@pytest.fixture(scope="session")
-def tiny_G():
-    """32 px random-weight StyleGAN2 (8 ws): fast, for behaviour tests that need no convergence."""
-    torch.manual_seed(0)
-    cfg = StyleGAN2Config(z_dim=32, w_dim=32, img_resolution=32, mapping_layers=2, channel_base=512, channel_max=32)
-    return build_generator("stylegan2", cfg.to_dict()).eval()
 
 
 @pytest.fixture(scope="session")

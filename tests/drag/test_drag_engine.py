@@ -43,8 +43,8 @@ def test_mask_keeps_the_fixed_region(tiny_G, tiny_ws):
     size = tiny_G.img_resolution
     mask = np.zeros((size, size), dtype=np.float32)
     mask[4:20, 4:28] = 1  # flexible box around the drag; the bottom third stays fixed
-    cfg = DragConfig(max_steps=8, lr=1e-2)
     block = "b16"
+    cfg = DragConfig(max_steps=8, lr=1e-2, feature_block=block)
     f0 = tiny_G.synthesis_features(tiny_ws, block)
 
     def fixed_change(result):
@@ -52,8 +52,8 @@ def test_mask_keeps_the_fixed_region(tiny_G, tiny_ws):
         keep = 1 - torch.nn.functional.interpolate(torch.from_numpy(mask)[None, None], size=f.shape[-2:], mode="area")
         return ((f - f0).abs() * keep).sum().item()
 
-    free = drag(tiny_G, tiny_ws, **FAR, config=DragConfig(max_steps=8, lr=1e-2, feature_block=block), device=CPU)
-    held = drag(tiny_G, tiny_ws, **FAR, mask=mask, config=DragConfig(max_steps=8, lr=1e-2, feature_block=block), device=CPU)
+    free = drag(tiny_G, tiny_ws, **FAR, config=cfg, device=CPU)
+    held = drag(tiny_G, tiny_ws, **FAR, mask=mask, config=cfg, device=CPU)
     assert held.settings.lambda_mask == 20  # the paper's, for a model without drag_defaults
     assert fixed_change(held) < 0.3 * fixed_change(free)
     # the image moved at all in both runs
