@@ -76,3 +76,24 @@ def test_band_keeps_the_handle_near_its_line():
     fallback = track_points(f, ref, far, radius=2, step=1.0, image_size=(SIZE, SIZE), norm="l2", band=0.5,
                             lines=(start, target))
     assert (fallback - far).abs().max() <= 2
+
+
+def test_a_patch_descriptor_follows_a_point_along_a_self_similar_line():
+    # A horizontal line whose features are the same all along it (a jaw contour, an eyebrow), one
+    # distinctive mark 2 px right of the handle; everything moves 3 px right.
+    from pipeline.drag.tracking import patch_offsets
+
+    torch.manual_seed(0)
+    f0 = torch.randn(1, 8, SIZE, SIZE) * 0.1
+    f0[:, :, 16, :] = 1.0
+    f0[:, :, 16, 12] = -1.0
+    f1 = shifted(f0, 3, 0)
+    handle = torch.tensor([[10.0, 16.0]])
+    patch = patch_offsets(2.0)
+    assert patch.shape == (9, 2) and patch_offsets(0.0) is None
+    single = track_points(f1, sample_features(f0, handle, (SIZE, SIZE)), handle, radius=6, step=1.0,
+                          image_size=(SIZE, SIZE), norm="l2")
+    patched = track_points(f1, sample_features(f0, handle[:, None, :] + patch, (SIZE, SIZE)), handle, radius=6,
+                           step=1.0, image_size=(SIZE, SIZE), norm="l2", patch=patch)
+    assert patched.tolist() == [[13.0, 16.0]]
+    assert single.tolist() != [[13.0, 16.0]]  # one feature cannot tell the line's points apart
