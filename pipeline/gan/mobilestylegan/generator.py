@@ -155,8 +155,10 @@ class MobileStyleGANGenerator(StyleBasedGenerator):
         (5-point edits 15.9 s instead of about 7, 62% converged); patch 2 px 0.36 / 0.38; patch 8 px
         0.41 / 0.37; patch 4 px without the band 0.36 / 0.33 (25% converged). On the five shared
         photos' saved inversions with examples/points.json every variant converged (6-49 steps,
-        new content <= 1.7%) and the smile looked the same; the 20-pair run and the refreshed
-        examples decide it.
+        new content <= 1.7%) and the smile looked the same. On 20 pairs (--points 1,5,68, 5315 s)
+        patch 4 px gave 0.46 / 0.44 / 0.29 against the default's 0.49 / 0.50 / 0.31: the 1-point
+        gain of the 8 pairs did not hold, and 68-point edits took 203 s each (none converged; the
+        9-sample patch over a 49 x 49 window is heavy for many points). Not the default.
         """
         return {"num_optimized_ws": 10, "lambda_mask": 5.0, "tracking_band_at_512": 2.0, "stop_distance_at_512": 2.0,
                 "stall_steps": 40}
