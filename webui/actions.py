@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from pipeline.common import UserError, write_json_atomic
+from pipeline.common.image_tensors import tensor_to_image
 from pipeline.common.images import read_photo, save_image, save_photo
 from pipeline.common.precision import autocast_bf16, bf16_native
 from pipeline.drag.result import DragState
@@ -20,7 +21,7 @@ from pipeline.edit.figures import side_by_side
 from pipeline.gan import seeded_z
 
 from .sessions import SessionRegistry, WebSession
-from .uploads import jpeg_data_url, mask_from_data_url, save_upload
+from .uploads import jpeg_data_url, mask_from_data_url, png_data_url, save_upload
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,6 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 PRESETS = {"smile": "smile.json", "slim jaw": "points.json", "open eyes": "open-eyes.json",
            "nose sideways": "nose-sideways.json"}
 RESULT_FILES = ("result.jpg", "result.png", "result.webp", "result.tif", "before-after.jpg", "report.json")
-MIN_FRAME_SECONDS = 0.0  # render a preview at every drag step (measured: bench/web_editor.py)
 
 
 def open_photo(reg: SessionRegistry, session: WebSession, data: bytes) -> dict:
@@ -44,8 +44,6 @@ def open_generated(reg: SessionRegistry, session: WebSession, seed: int) -> dict
     G = reg.G
 
     def render() -> np.ndarray:
-        from pipeline.common.image_tensors import tensor_to_image
-
         with torch.no_grad():
             ws = G.mapping(seeded_z(seed, G.z_dim, device=reg.device), truncation_psi=0.7)
             return tensor_to_image(G.synthesis(ws, noise_mode="const"))
@@ -108,7 +106,7 @@ def preset_points(reg: SessionRegistry, session: WebSession, name: str) -> dict:
     placed = session.editor.place(load_edit_points(EXAMPLES / PRESETS[name]))
     mask = session.editor.mask
     return {"handles": placed.handles_crop.round(2).tolist(), "targets": placed.targets_crop.round(2).tolist(),
-            "mask": None if mask is None else _mask_url(mask)}
+            "mask": None if mask is None else png_data_url(mask)}
 
 
 def start_drag(reg: SessionRegistry, session: WebSession, handles, targets, mask_url: str | None,
@@ -136,7 +134,6 @@ def start_drag(reg: SessionRegistry, session: WebSession, handles, targets, mask
 
 def _drag(session: WebSession, max_steps: int | None) -> None:
     started = time.perf_counter()
-    last = [0.0]
     device = session.editor.device
     # Previews in bf16 where the device computes it natively: 0.22 s instead of 0.35 s per 1024 px
     # render on the 2-core CPU, which takes the stream from 1.5 to over 2 frames/s (bench/web_editor.py).
@@ -144,14 +141,8 @@ def _drag(session: WebSession, max_steps: int | None) -> None:
 
     def on_step(step: int, state: DragState) -> bool:
         session.touch()
-        now = time.perf_counter()
-        frame = None
-        if now - last[0] >= MIN_FRAME_SECONDS or state.converged:
-            from pipeline.common.image_tensors import tensor_to_image
-
-            with autocast_bf16(device, fast):
-                frame = jpeg_data_url(tensor_to_image(state.render()))
-            last[0] = time.perf_counter()
+        with autocast_bf16(device, fast):
+            frame = jpeg_data_url(tensor_to_image(state.render()))
         session.events.post("step", step=step, handles=state.handles, targets=state.targets,
                             distances=[round(d, 2) for d in state.distances], image=frame,
                             seconds=round(time.perf_counter() - started, 3))
@@ -225,17 +216,6 @@ def _queue(reg: SessionRegistry, session: WebSession, kind: str, fn) -> str:
     reg.queue.submit(job_id, run)
     session.events.post("queued", job_kind=kind, job=job_id, position=reg.queue.position(job_id))
     return job_id
-
-
-def _mask_url(mask: np.ndarray) -> str:
-    import base64
-    import io
-
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray((mask > 0.5).astype(np.uint8) * 255).save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 __all__ = ["PRESETS", "apply_edit", "choose_face", "open_generated", "open_photo", "preset_points",

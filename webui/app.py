@@ -19,6 +19,7 @@ from pipeline.common import UserError
 
 from . import actions
 from .sessions import SessionGone, SessionRegistry, WebSession
+from .uploads import MAX_UPLOAD_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -164,8 +165,6 @@ def _stream(registry: SessionRegistry, session: WebSession, cursor: int):
 
 
 async def _read_body(request: Request) -> bytes:
-    from .uploads import MAX_UPLOAD_BYTES
-
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES:
         raise UserError(f"the photo is over the {MAX_UPLOAD_BYTES // 2**20} MB limit: save a smaller copy")

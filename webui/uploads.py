@@ -55,6 +55,13 @@ def jpeg_data_url(pixels: np.ndarray, *, side: int | None = PREVIEW_SIDE, qualit
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
+def png_data_url(mask: np.ndarray) -> str:
+    """[S, S] 0/1 mask -> 'data:image/png;base64,...' (white = may change), as the page paints it."""
+    buffer = io.BytesIO()
+    Image.fromarray((mask > 0.5).astype(np.uint8) * 255).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
 def mask_from_data_url(url: str, size: int) -> np.ndarray | None:
     """A painted mask (PNG data URL, white = may change) -> [size, size] float32 0/1; None when nothing is painted."""
     if not url:
