@@ -18,7 +18,7 @@ from pipeline.align import CONVENTIONS, AlignedFace, align_all_faces, align_phot
 from pipeline.common import UserError, write_json_atomic
 from pipeline.common.images import Photo, read_photo, save_image
 
-from .arguments import add_detector_arguments, detect_config, photo_command
+from .arguments import add_detector_arguments, detect_config, parse_face, photo_command
 
 
 def add_align_arguments(p: argparse.ArgumentParser) -> None:
@@ -43,21 +43,6 @@ def register(subparsers) -> None:
     p.add_argument("--transform", type=Path, default=None, help="transform JSON (default: the output with .json)")
     add_align_arguments(p)
     p.set_defaults(func=run)
-
-
-def parse_face(value: str | None, *, allow_all: bool) -> int | str | None:
-    if value is None:
-        return None
-    if allow_all and value == "all":
-        return "all"
-    try:
-        index = int(value)
-    except ValueError:
-        choices = "a face index (0, 1, ...)" + (" or all" if allow_all else "")
-        raise UserError(f"--face must be {choices}, got '{value}'") from None
-    if index < 0:
-        raise UserError(f"--face must be 0 or more, got {index}")
-    return index
 
 
 def load_template(path: Path | None, convention: str) -> np.ndarray | None:

@@ -28,3 +28,20 @@ def detect_config(args: argparse.Namespace) -> DetectConfig:
     if not 0 <= args.upsample <= 4:
         raise UserError(f"--upsample must be 0 to 4, got {args.upsample}")
     return DetectConfig(upsample=args.upsample, detector=args.detector)
+
+
+
+def parse_face(value: str | None, *, allow_all: bool) -> int | str | None:
+    """--face: None (the largest), an index (0 and up, left to right) or, where allowed, 'all'."""
+    if value is None:
+        return None
+    if allow_all and value.strip().lower() == "all":
+        return "all"
+    try:
+        index = int(value)
+    except ValueError:
+        choices = "a face index (0, 1, ...)" + (" or all" if allow_all else "")
+        raise UserError(f"--face must be {choices}, got '{value}'") from None
+    if index < 0:
+        raise UserError(f"--face must be 0 or more, got {index}")
+    return index

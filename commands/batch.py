@@ -1,6 +1,6 @@
 """`cli.py batch`: the same edit on every portrait in a folder.
 
-    cli.py batch INPUT_DIR --points spec.json -o OUT_DIR [-r] [--all-faces] [--workers N]
+    cli.py batch INPUT_DIR --points spec.json -o OUT_DIR [-r] [--face all|N] [--workers N]
                  [--format .png] [--retry-failed] [edit options: --model, --no-pti, --steps, ...]
 
 Outputs mirror INPUT_DIR under OUT_DIR (same names and formats unless --format), with
@@ -19,6 +19,7 @@ from pathlib import Path
 
 from pipeline.common import UserError
 
+from .arguments import parse_face
 from .edit import add_edit_arguments, edit_config
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,10 @@ def register(subparsers) -> None:
     p.add_argument("input_dir", type=Path, help="folder of photos")
     p.add_argument("-o", "--output", type=Path, required=True, help="output folder (created; resumed if it exists)")
     p.add_argument("-r", "--recursive", action="store_true", help="also edit photos in sub-folders")
-    p.add_argument("--all-faces", action="store_true", help="edit every face, not only the largest")
+    p.add_argument("--face", default=None,
+                   help="which face of each photo: all (every face, each edited on its own), an index left to right, "
+                        "or the largest (default)")
+    p.add_argument("--all-faces", action="store_true", help="same as --face all")
     p.add_argument("--workers", type=int, default=None,
                    help="worker processes (default: 1 on the CPU, one per GPU with --device auto/cuda)")
     p.add_argument("--format", default=None, choices=(".jpg", ".png", ".webp", ".tiff"),
@@ -52,19 +56,21 @@ def run(args: argparse.Namespace) -> int:
 
     # 1. Inputs, checked before anything slow happens.
     points = load_edit_points(args.points)
-    config = edit_config(args)
+    face = "all" if args.all_faces else parse_face(args.face, allow_all=True)
+    all_faces = face == "all"
+    config = edit_config(args, face=None if all_faces else face)
     resolve_backbone(args.backbone)
     model = resolve_model_arg(args.model)
     model_path, _ = resolve_model_path(model)
     devices, threads = _devices(args)
     jobs = plan_batch(args.input_dir, args.output, recursive=args.recursive, output_suffix=args.format)
     settings = {"points": points.to_json(), "edit": config.to_dict(), "model_sha256": sha256_file(model_path),
-                "all_faces": args.all_faces, "format": args.format, "quality": args.quality}
+                "all_faces": all_faces, "format": args.format, "quality": args.quality}
     check_manifest(args.output, settings)
     log.info("batch: %d photos, %d worker(s) on %s", len(jobs), len(devices), ", ".join(sorted(set(devices))))
 
     # 2. Run.
-    factory = EditWorkerFactory(model=str(model_path), points=points, config=config, all_faces=args.all_faces,
+    factory = EditWorkerFactory(model=str(model_path), points=points, config=config, all_faces=all_faces,
                                 jpeg_quality=args.quality)
     outcome = run_batch(jobs, factory, output_dir=args.output, devices=devices, threads_per_worker=threads,
                         retry_failed=args.retry_failed, progress=not args.quiet)

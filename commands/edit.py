@@ -24,7 +24,7 @@ from pipeline.edit.edit_config import EditConfig
 from pipeline.edit.edit_points import load_edit_points
 from pipeline.edit.inversion_presets import PRESETS
 
-from .arguments import add_detector_arguments, detect_config, photo_command
+from .arguments import add_detector_arguments, detect_config, parse_face, photo_command
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,9 @@ def register(subparsers) -> None:
                                   "write the edited photo, same size and format.")
     p.add_argument("-o", "--output", type=Path, default=None,
                    help="the edited photo; its suffix picks the format (default: PHOTO's name + _edited, here)")
-    p.add_argument("--face", type=int, default=None, help="face index, left to right (default: the largest)")
+    p.add_argument("--face", default=None,
+                   help="face index, left to right, or all: every face, each aligned, inverted and dragged on its "
+                        "own (default: the largest)")
     p.add_argument("--session", type=Path, default=None,
                    help="edit-session folder: reused when it holds this photo's inversion, written otherwise")
     p.add_argument("--side-by-side", type=Path, default=None, help="write before (with points) | after here")
@@ -120,8 +122,7 @@ def run(args: argparse.Namespace) -> int:
     from pipeline.invert.backbone import resolve_backbone
 
     # 1. Inputs, checked before anything slow happens.
-    if args.face is not None and args.face < 0:
-        raise UserError(f"--face must be 0 or more, got {args.face}")
+    face = parse_face(args.face, allow_all=True)
     output = args.output or Path(f"{args.photo.stem}_edited{args.photo.suffix}")
     outputs = EditOutputs(photo=output, side_by_side=args.side_by_side, trajectory=args.trajectory,
                           report=args.report, jpeg_quality=args.quality)
@@ -130,12 +131,17 @@ def run(args: argparse.Namespace) -> int:
     check_outputs(outputs, [args.photo, args.points, mask_file, args.model])
     if args.session is not None and args.session.exists() and not args.session.is_dir():
         raise UserError(f"--session {args.session} is a file; give a folder")
-    config = edit_config(args, face=args.face)
+    if face == "all" and args.session is not None:
+        raise UserError("--session holds one face; with --face all leave --session out, or edit one face at a "
+                        "time with --face N --session DIR")
+    config = edit_config(args, face=None if face == "all" else face)
     if args.session is None or not is_session(args.session):
         resolve_backbone(args.backbone)  # fails now, not after alignment, when no backbone is available
     photo = read_photo(args.photo)
     device = resolve_device(args.device)
     G = load_generator(resolve_model_arg(args.model), device=device)
+    if face == "all":
+        return edit_every_face_of(photo, points, G, config=config, device=device, args=args, outputs=outputs)
 
     # 2. The edit (pipeline/edit/editor.py): align, points, invert (or reuse the session), drag, paste back.
     result = edit_photo(photo.pixels, points, G, config=config, device=device, name=photo.name, path=photo.path,
@@ -156,5 +162,39 @@ def run(args: argparse.Namespace) -> int:
     if result.drag.status == STATUS_NAN:
         print(f"error: the drag loss became NaN after {result.drag.steps} steps; the last finite result was saved "
               f"to {output}: try a lower --lr", file=sys.stderr)
+        return 1
+    return 0
+
+
+def edit_every_face_of(photo, points, G, *, config: EditConfig, device, args: argparse.Namespace, outputs) -> int:
+    """`edit --face all`: every face edited on its own, all pasted into one photo; the report lists each face."""
+    from pipeline.edit.all_faces import edit_every_face
+    from pipeline.edit.edit_files import save_faces_edit
+    from pipeline.edit.edit_report import edit_report
+    from pipeline.edit.editor import Editor
+
+    # 2. Every face: align, points, invert, drag, paste back (pipeline/edit/all_faces.py).
+    editor = Editor(G, config=config, device=device, progress=not args.quiet, record_steps=args.trajectory is not None)
+    editor.open(photo.pixels, name=photo.name, path=photo.path)
+    edited = edit_every_face(editor, points)
+    if not edited.results:
+        raise UserError(edited.failure_message())
+
+    # 3. Save: one photo, one report listing each face.
+    info = {"photo": str(args.photo), "output": str(outputs.photo), "device": str(device),
+            "points_file": str(args.points), "points_spec": points.to_json(), "settings": config.to_dict()}
+    report = {"format": "portrait-drag/faces-edit-report", **info, "faces_found": len(editor.detected),
+              "faces": [edit_report(result, G=G, info={}) for result in edited.results],
+              "failed": [{"face": f.face, "reason": f.reason} for f in edited.failures],
+              "flags": list(edited.flags)}
+    save_faces_edit(edited, photo, outputs, report=report)
+    for result in edited.results:
+        log.info("face %d: drag %s in %d steps, new content %.1f%%, %.1f s", result.aligned.face_index,
+                 result.drag.status, result.drag.steps, 100 * result.blend.new_content, result.seconds["total"])
+    log.info("wrote %s: %d face(s) edited", outputs.photo, len(edited.results))
+    for flag in edited.flags:
+        log.warning("CHECK IT: %s", flag)
+    if edited.failures:
+        print(f"error: {edited.failure_message()}; written to {outputs.photo}", file=sys.stderr)
         return 1
     return 0

@@ -17,7 +17,8 @@ from pipeline.common import UserError, write_json_atomic
 from pipeline.common.images import read_photo, save_image
 
 from .arguments import detect_config, photo_command
-from .align import add_align_arguments, load_template, parse_face
+from .align import add_align_arguments, load_template
+from .arguments import parse_face
 
 
 def register(subparsers) -> None:

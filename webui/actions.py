@@ -178,7 +178,8 @@ def apply_edit(reg: SessionRegistry, session: WebSession) -> dict:
     suffix = photo.path.suffix.lower() if photo.path is not None else ".png"
     name = f"result{suffix if f'result{suffix}' in RESULT_FILES else '.png'}"
     save_photo(session.folder / name, result.photo, photo)
-    save_image(session.folder / "before-after.jpg", side_by_side(photo.pixels, result), jpeg_quality=90)
+    pair = side_by_side(photo.pixels, result.photo, result.points.handles_photo, result.points.targets_photo)
+    save_image(session.folder / "before-after.jpg", pair, jpeg_quality=90)
     report = edit_report(result, G=reg.G, info={"photo": "uploaded photo", "output": name,
                                                 "device": str(reg.device), "source": "cli.py serve"})
     write_json_atomic(session.folder / "report.json", report)

@@ -1,15 +1,17 @@
-"""The batch's per-photo work: the same edit on every photo (its largest face, or every face)."""
+"""The batch's per-photo work: the same edit on every photo (its largest face, face N, or every face)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import torch
 
+from pipeline.align import select_face
 from pipeline.common import UserError
 from pipeline.common.images import read_photo, save_photo
 
 from .batch_runner import STATUS_DONE, STATUS_FAILED, STATUS_PARTIAL, BatchJob
 from .edit_config import EditConfig
+from .all_faces import edit_every_face
 from .editor import Editor
 from .edit_points import EditPoints
 from .edit_report import edit_report, face_row
@@ -41,29 +43,19 @@ class EditWorker:
         photo = read_photo(job.source)
         editor = Editor(G, config=r.config, device=self.device, progress=False)
         editor.open(photo.pixels, name=job.name, path=job.source)
-        indices = editor.editable_faces() if r.all_faces else [None]
-
-        current, rows, reports = photo.pixels, [], []
-        for index in indices:
-            try:
-                editor.select(index)
-                editor.place(r.points)
-                editor.invert()
-                editor.drag()
-                result = editor.apply(photo=current)
-            except UserError as exc:  # this face cannot take the edit; the others still may
-                if index is None:
-                    raise
-                rows.append({"face": index, "status": STATUS_FAILED, "reason": str(exc)})
-                continue
-            current = result.photo
-            rows.append(face_row(result))
-            reports.append(edit_report(result, G=G, info={"photo": str(job.source), "output": str(job.output),
-                                                          "device": str(self.device)}))
-        failed = [row for row in rows if row["status"] == STATUS_FAILED]
-        if len(failed) == len(rows):
-            return {"status": STATUS_FAILED, "reason": failed[0]["reason"], "faces": rows}
-        save_photo(job.output, current, photo, jpeg_quality=r.jpeg_quality)
-        status = STATUS_PARTIAL if failed else STATUS_DONE
-        reason = f"{len(failed)} of {len(rows)} faces failed: {failed[0]['reason']}" if failed else ""
+        faces = None if r.all_faces else [select_face(editor.detected, r.config.face, name=job.name,
+                                                      config=r.config.detect)]
+        edited = edit_every_face(editor, r.points, faces=faces)
+        if not edited.results and not r.all_faces:
+            raise UserError(edited.failures[0].reason)
+        rows = [face_row(result) for result in edited.results]
+        rows += [{"face": f.face, "status": STATUS_FAILED, "reason": f.reason} for f in edited.failures]
+        rows.sort(key=lambda row: row["face"])
+        if not edited.results:
+            return {"status": STATUS_FAILED, "reason": edited.failure_message(), "faces": rows}
+        save_photo(job.output, edited.photo, photo, jpeg_quality=r.jpeg_quality)
+        reports = [edit_report(result, G=G, info={"photo": str(job.source), "output": str(job.output),
+                                                  "device": str(self.device)}) for result in edited.results]
+        status = STATUS_PARTIAL if edited.failures else STATUS_DONE
+        reason = edited.failure_message() if edited.failures else ""
         return {"status": status, "reason": reason, "faces": rows, "reports": reports}

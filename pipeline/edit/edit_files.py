@@ -12,6 +12,7 @@ from pipeline.common import UserError, check_distinct_outputs, write_json_atomic
 from pipeline.common.images import Photo, save_image, save_photo
 from pipeline.drag.trajectory import write_trajectory_gif
 
+from .all_faces import FacesEdit
 from .edit_types import EditResult
 from .figures import drag_frames, side_by_side
 
@@ -41,11 +42,35 @@ def save_edit(result: EditResult, photo: Photo, outputs: EditOutputs, *, report:
     """Write the edited photo (same size, orientation and colour profile as `photo`) and the extras."""
     save_photo(outputs.photo, result.photo, photo, jpeg_quality=outputs.jpeg_quality)
     if outputs.side_by_side is not None:
-        save_image(outputs.side_by_side, side_by_side(photo.pixels, result), icc_profile=photo.icc_profile,
-                   jpeg_quality=outputs.jpeg_quality, protect=[photo.path])
+        pair = side_by_side(photo.pixels, result.photo, result.points.handles_photo, result.points.targets_photo)
+        save_image(outputs.side_by_side, pair, icc_profile=photo.icc_profile, jpeg_quality=outputs.jpeg_quality,
+                   protect=[photo.path])
     if outputs.trajectory is not None:
-        frames = drag_frames(result)
-        if frames:
-            write_trajectory_gif(outputs.trajectory, frames, result.drag.trajectory, result.drag.targets)
+        _save_trajectory(outputs.trajectory, result)
     if outputs.report is not None and report is not None:
         write_json_atomic(outputs.report, report)
+
+
+def face_trajectory_path(path: Path, face: int) -> Path:
+    """drag.gif -> drag_face1.gif: one animation per face of a --face all edit."""
+    return path.with_name(f"{path.stem}_face{face}{path.suffix}")
+
+
+def save_faces_edit(edited: FacesEdit, photo: Photo, outputs: EditOutputs, *, report: dict | None = None) -> None:
+    """save_edit for every face of a photo (--face all): one photo and side by side, one animation per face."""
+    save_photo(outputs.photo, edited.photo, photo, jpeg_quality=outputs.jpeg_quality)
+    if outputs.side_by_side is not None:
+        pair = side_by_side(photo.pixels, edited.photo, edited.handles_photo, edited.targets_photo)
+        save_image(outputs.side_by_side, pair, icc_profile=photo.icc_profile, jpeg_quality=outputs.jpeg_quality,
+                   protect=[photo.path])
+    if outputs.trajectory is not None:
+        for result in edited.results:
+            _save_trajectory(face_trajectory_path(outputs.trajectory, result.aligned.face_index), result)
+    if outputs.report is not None and report is not None:
+        write_json_atomic(outputs.report, report)
+
+
+def _save_trajectory(path: Path, result: EditResult) -> None:
+    frames = drag_frames(result)
+    if frames:
+        write_trajectory_gif(path, frames, result.drag.trajectory, result.drag.targets)

@@ -106,17 +106,20 @@ class Editor:
             select_face(self.detected, None, name=self.name, config=self.config.detect)  # raises: none, or too small
         return wide
 
-    def select(self, face: int | None = None) -> AlignedFace:
-        """Crop face `face` (index left to right; None: config.face, else the largest) as G's training data."""
+    def select(self, face: int | None = None, *, photo: np.ndarray | None = None) -> AlignedFace:
+        """Crop face `face` (index left to right; None: config.face, else the largest) as G's training data,
+        from `photo` when given (the opened photo with other faces already edited, same size)."""
         if self.photo is None:
             raise RuntimeError("open() a photo before select()")
+        if photo is not None and photo.shape != self.photo.shape:
+            raise ValueError(f"select(photo=...) needs the opened photo's shape {self.photo.shape}, got {photo.shape}")
         tick = time.perf_counter()
         if not self.detected:
             self.open(self.photo, name=self.name, path=self.path)
         index = select_face(self.detected, self.config.face if face is None else face, name=self.name,
                             config=self.config.detect)
         convention, template = crop_convention(self.G)
-        self.aligned = align_face(self.photo, self.landmarks[index], self.G.img_resolution, convention,
+        self.aligned = align_face(self.photo if photo is None else photo, self.landmarks[index], self.G.img_resolution, convention,
                                   template=template, config=self.config.align, face_index=index,
                                   face_box=self.detected[index].box)
         self.inversion = None

@@ -12,15 +12,17 @@ from .edit_types import EditResult
 MAX_SIDE_BY_SIDE_HEIGHT = 2048  # px; taller photos are shown reduced
 
 
-def side_by_side(before: np.ndarray, result: EditResult, *, draw_points: bool = True) -> np.ndarray:
-    """[H, 2W (+gap), 3] uint8: the photo with its handles -> targets drawn, and the edited photo."""
+def side_by_side(before: np.ndarray, after: np.ndarray, handles: np.ndarray, targets: np.ndarray, *,
+                 draw_points: bool = True) -> np.ndarray:
+    """[H, 2W (+gap), 3] uint8: the photo `before` with its handles -> targets ([N, 2] photo px) drawn,
+    and the edited photo `after` (same size)."""
     height, width = before.shape[:2]
     scale = min(1.0, MAX_SIDE_BY_SIDE_HEIGHT / height)
     size = (max(int(round(width * scale)), 1), max(int(round(height * scale)), 1))
     left = Image.fromarray(before).resize(size, Image.LANCZOS) if scale < 1 else Image.fromarray(before)
-    right = Image.fromarray(result.photo).resize(size, Image.LANCZOS) if scale < 1 else Image.fromarray(result.photo)
+    right = Image.fromarray(after).resize(size, Image.LANCZOS) if scale < 1 else Image.fromarray(after)
     if draw_points:
-        _draw_arrows(left, result.points.handles_photo * scale, result.points.targets_photo * scale)
+        _draw_arrows(left, np.asarray(handles) * scale, np.asarray(targets) * scale)
     gap = max(4, size[0] // 100)
     canvas = Image.new("RGB", (2 * size[0] + gap, size[1]), (255, 255, 255))
     canvas.paste(left, (0, 0))
