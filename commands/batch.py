@@ -1,17 +1,20 @@
 """`cli.py batch`: the same edit on every portrait in a folder.
 
     cli.py batch INPUT_DIR --points spec.json -o OUT_DIR [-r] [--face all|N] [--workers N]
+                 [--engine local|ray] [--address auto|HOST:PORT] [--gpus-per-worker G] [--cpus-per-worker C]
                  [--format .png] [--retry-failed] [edit options: --model, --no-pti, --steps, ...]
 
 Outputs mirror INPUT_DIR under OUT_DIR (same names and formats unless --format), with
 reports/<photo>.json and summary.csv (one row per photo and face). A photo that cannot be
 edited is reported with a one-line reason and the batch goes on; the exit code is 1 when any
 photo or face failed. Re-running resumes: finished photos are skipped, and a killed batch
-leaves no half-written file.
+leaves no half-written file. The local engine (worker processes here) is the default; --engine ray
+runs the same workers as Ray actors (pipeline/edit/ray_engine.py), on one machine or a cluster.
 """
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
 import os
 import sys
@@ -37,8 +40,17 @@ def register(subparsers) -> None:
                    help="which face of each photo: all (every face, each edited on its own), an index left to right, "
                         "or the largest (default)")
     p.add_argument("--all-faces", action="store_true", help="same as --face all")
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="local (default): worker processes on this machine; ray: Ray actors on a cluster "
+                        "(pip install -e '.[cluster]'); either engine resumes the other's folder")
     p.add_argument("--workers", type=int, default=None,
-                   help="worker processes (default: 1 on the CPU, one per GPU with --device auto/cuda)")
+                   help="worker processes, or Ray actors (default: 1 on the CPU, one per GPU)")
+    p.add_argument("--address", default=None,
+                   help="ray: the cluster to join, auto or HOST:PORT (default: start a local Ray for this batch)")
+    p.add_argument("--gpus-per-worker", type=float, default=None,
+                   help="ray: GPUs per actor (default: 1 when the cluster has GPUs, else 0)")
+    p.add_argument("--cpus-per-worker", type=float, default=None,
+                   help="ray: CPUs per actor, its torch threads (default: 1 with GPUs, else the cores shared out)")
     p.add_argument("--format", default=None, choices=(".jpg", ".png", ".webp", ".tiff"),
                    help="write every output in this format (default: each input's own)")
     p.add_argument("--retry-failed", action="store_true", help="try photos that failed in an earlier run again")
@@ -62,18 +74,18 @@ def run(args: argparse.Namespace) -> int:
     resolve_backbone(args.backbone)
     model = resolve_model_arg(args.model)
     model_path, _ = resolve_model_path(model)
-    devices, threads = _devices(args)
+    engine = _engine(args)
     jobs = plan_batch(args.input_dir, args.output, recursive=args.recursive, output_suffix=args.format)
     settings = {"points": points.to_json(), "edit": config.to_dict(), "model_sha256": sha256_file(model_path),
                 "all_faces": all_faces, "format": args.format, "quality": args.quality}
     check_manifest(args.output, settings)
-    log.info("batch: %d photos, %d worker(s) on %s", len(jobs), len(devices), ", ".join(sorted(set(devices))))
+    log.info("batch: %d photos on the %s engine", len(jobs), args.engine)
 
     # 2. Run.
     factory = EditWorkerFactory(model=str(model_path), points=points, config=config, all_faces=all_faces,
                                 jpeg_quality=args.quality)
-    outcome = run_batch(jobs, factory, output_dir=args.output, devices=devices, threads_per_worker=threads,
-                        retry_failed=args.retry_failed, progress=not args.quiet)
+    outcome = run_batch(jobs, factory, output_dir=args.output, engine=engine, retry_failed=args.retry_failed,
+                        progress=not args.quiet)
 
     # 3. Report.
     failed = outcome.failed
@@ -87,6 +99,31 @@ def run(args: argparse.Namespace) -> int:
     print(f"batch: {done} edited ({len(flagged)} flagged to check), {len(failed)} failed ({outcome.processed} run "
           f"now, {outcome.skipped} already finished); summary: {args.output / 'summary.csv'}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _engine(args: argparse.Namespace):
+    """The engine the options ask for; options of the other engine are one-line errors."""
+    from pipeline.edit.local_engine import LocalEngine
+
+    ray_only = [f"--{name.replace('_', '-')}" for name in ("address", "gpus_per_worker", "cpus_per_worker")
+                if getattr(args, name) is not None]
+    if args.engine == "local":
+        if ray_only:
+            raise UserError(f"{', '.join(ray_only)} go with --engine ray; add it, or leave them out")
+        devices, threads = _devices(args)
+        log.info("local engine: %d worker(s) on %s", len(devices), ", ".join(sorted(set(devices))))
+        return LocalEngine(tuple(devices), threads_per_worker=threads)
+    from pipeline.edit.ray_engine import INSTALL_HINT, RayEngine
+
+    if importlib.util.find_spec("ray") is None:  # checked now, before any photo is planned
+        raise UserError(INSTALL_HINT)
+    gpus = args.gpus_per_worker
+    if gpus is None and args.device.startswith("cuda"):
+        gpus = 1.0
+    elif gpus is None and args.device in ("cpu", "mps"):
+        gpus = 0.0
+    return RayEngine(address=args.address, workers=args.workers, gpus_per_worker=gpus,
+                     cpus_per_worker=args.cpus_per_worker, worker_logs=not args.quiet)
 
 
 def _devices(args: argparse.Namespace) -> tuple[list[str], int | None]:

@@ -14,16 +14,16 @@ one-line reason and the batch goes on; only KeyboardInterrupt stops it.
 """
 from __future__ import annotations
 
-import concurrent.futures as cf
 import hashlib
 import json
 import logging
-import multiprocessing
+import os
 import re
+import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Protocol
+from typing import Callable, Iterator, Protocol
 
 from tqdm.auto import tqdm
 
@@ -152,21 +152,27 @@ def settings_digest(settings: dict) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
 
 
+class BatchEngine(Protocol):
+    def __call__(self, todo: list[BatchJob], factory: WorkerFactory) -> Iterator[dict]:
+        """Run `process_job(factory(device), job)` for every job somewhere; yield each record as it is
+        written, in the order they finish. Closing the iterator stops every worker."""
+
+
 def run_batch(
     jobs: list[BatchJob],
     factory: WorkerFactory,
     *,
     output_dir: Path,
-    devices: Iterable[str] = ("cpu",),
-    threads_per_worker: int | None = None,
+    engine: BatchEngine | None = None,
     retry_failed: bool = False,
     progress: bool = True,
 ) -> BatchOutcome:
-    """Run `factory(device)(job)` for each unfinished job, one worker process per entry of
-    `devices` (a single entry runs in this process). Records and summary.csv are kept current."""
-    devices = list(devices)
-    if not devices:
-        raise ValueError("run_batch needs at least one device")
+    """Run `factory(device)(job)` for each unfinished job on `engine` (default: one worker in this
+    process, local_engine.LocalEngine). Records and summary.csv are kept current."""
+    if engine is None:
+        from .local_engine import LocalEngine
+
+        engine = LocalEngine()
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     _remove_stale_parts(output_dir)
@@ -188,8 +194,9 @@ def run_batch(
     # 2. The rest, with a progress bar over the whole batch.
     order = [job.name for job in jobs]
     bar = tqdm(total=len(jobs), initial=outcome.skipped, desc="batch", unit="photo", disable=not progress)
+    records = engine(todo, factory) if todo else iter(())
     try:
-        for record in _execute(todo, factory, devices, threads_per_worker):
+        for record in records:
             outcome.records[record["photo"]] = record
             outcome.processed += 1
             if record["status"] != STATUS_DONE:
@@ -197,8 +204,12 @@ def run_batch(
             bar.update(1)
             write_summary(output_dir / SUMMARY, [outcome.records[n] for n in order if n in outcome.records])
     finally:
+        close = getattr(records, "close", None)
+        if close is not None:
+            close()  # stops the engine's workers on Ctrl-C too
         bar.close()
     write_summary(output_dir / SUMMARY, [outcome.records[n] for n in order if n in outcome.records])
+    _remove_stale_parts(output_dir)  # every worker is done: a temporary file left now is a killed worker's
     return outcome
 
 
@@ -215,8 +226,8 @@ def finished_record(job: BatchJob, *, retry_failed: bool = False) -> dict | None
     return record if record.get("input") == _fingerprint(job.source) else None
 
 
-def process_job(worker: PhotoWorker, job: BatchJob) -> dict:
-    """Run one job, turning any failure into a record; write the record (after the photo)."""
+def run_job(worker: PhotoWorker, job: BatchJob) -> dict:
+    """Run one job, turning any failure into a record (not written: see process_job)."""
     started = time.perf_counter()
     try:
         result = worker(job)
@@ -231,52 +242,20 @@ def process_job(worker: PhotoWorker, job: BatchJob) -> dict:
         status, reason, faces, extra = STATUS_FAILED, f"{type(exc).__name__}: {exc}".splitlines()[0], [], {}
     record = {**_record(job, status, reason, faces), **extra}
     record["seconds"] = round(time.perf_counter() - started, 3)
+    record["worker"] = {"host": socket.gethostname(), "pid": os.getpid()}  # which process edited it
+    return record
+
+
+def process_job(worker: PhotoWorker, job: BatchJob) -> dict:
+    """Run one job and write its record (after the photo, so a record never claims a missing photo)."""
+    record = run_job(worker, job)
     write_json_atomic(job.record, record)
     return record
 
 
-# --- execution --------------------------------------------------------------------------------
-
-_WORKER: PhotoWorker | None = None
-
-
-def _execute(todo: list[BatchJob], factory: WorkerFactory, devices: list[str], threads: int | None):
-    if not todo:
-        return
-    if len(devices) == 1:
-        worker = factory(devices[0])
-        for job in todo:
-            yield process_job(worker, job)
-        return
-    context = multiprocessing.get_context("spawn")  # fork + torch threads can deadlock
-    queue = context.Queue()
-    for device in devices:
-        queue.put(device)
-    with cf.ProcessPoolExecutor(max_workers=len(devices), mp_context=context, initializer=_init_worker,
-                                initargs=(factory, queue, threads)) as pool:
-        futures = [pool.submit(_run_in_worker, job) for job in todo]
-        try:
-            for future in cf.as_completed(futures):
-                yield future.result()
-        except BaseException:
-            for f in futures:
-                f.cancel()
-            raise
-
-
-def _init_worker(factory: WorkerFactory, queue, threads: int | None) -> None:
-    global _WORKER
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
-    device = queue.get()
-    _WORKER = factory(device)
-
-
-def _run_in_worker(job: BatchJob) -> dict:
-    assert _WORKER is not None, "worker process was not initialised"
-    return process_job(_WORKER, job)
+def failed_record(job: BatchJob, reason: str) -> dict:
+    """The record of a photo no worker could finish (an engine's own failure, e.g. a worker that died)."""
+    return {**_record(job, STATUS_FAILED, reason, []), "seconds": 0.0}
 
 
 def _record(job: BatchJob, status: str, reason: str, faces: list[dict]) -> dict:

@@ -21,6 +21,7 @@ class StubFactory:
     slow_write_s: float = 0.0        # sleep while the output's temporary file is open (kill tests)
     log_dir: str | None = None       # each call appends "<pid> <device> <job>" to a file here
     wait_for_workers: int = 0        # each worker waits (via files in log_dir) until this many have started
+    crash_on: str | None = None      # job name whose edit kills the worker's process (a segfault, the OOM killer)
 
     def __call__(self, device: str) -> "StubWorker":
         if self.wait_for_workers:  # so that a fast worker cannot take every job before the others start
@@ -42,6 +43,8 @@ class StubWorker:
         if f.log_dir:
             with open(os.path.join(f.log_dir, f"calls-{os.getpid()}.txt"), "a") as log:
                 log.write(f"{os.getpid()} {self.device} {job.name}\n")
+        if f.crash_on == job.name:
+            os._exit(1)
         photo = read_photo(job.source)
         if photo.pixels.mean() < 3:
             raise UserError(f"{job.name}: no face found; use a photo with a frontal face")

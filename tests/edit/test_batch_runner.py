@@ -17,6 +17,7 @@ from PIL import Image
 from edit_batch_stub import StubFactory
 from pipeline.common import UserError
 from pipeline.edit.batch_runner import check_manifest, plan_batch, run_batch
+from pipeline.edit.local_engine import LocalEngine
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -152,7 +153,7 @@ def test_worker_processes_share_the_batch(tmp_path):
     src, out, log = make_folder(tmp_path), tmp_path / "out", tmp_path / "log"
     log.mkdir()
     outcome = run_batch(plan_batch(src, out), StubFactory(log_dir=str(log), wait_for_workers=2, slow_write_s=0.2),
-                        output_dir=out, devices=["cpu", "cpu"], threads_per_worker=1, progress=False)
+                        output_dir=out, engine=LocalEngine(("cpu", "cpu"), threads_per_worker=1), progress=False)
     assert outcome.processed == 6 and sorted(outcome.failed) == ["corrupt.jpg", "noface.png", "notes.jpg"]
     pids = {f.name for f in log.glob("calls-*.txt")}
     assert len(pids) == 2 and str(os.getpid()) not in " ".join(pids)
