@@ -16,9 +16,10 @@ from pipeline.align.preview import preview_scale
 from pipeline.common import UserError, write_json_atomic
 from pipeline.common.images import read_photo, save_image
 
-from .arguments import detect_config, photo_command
 from .align import add_align_arguments, load_template
-from .arguments import parse_face
+from .arguments import detect_config, parse_face, photo_command
+
+MAX_AUTO_PREVIEW_PX = 4096  # the automatic enlargement keeps the preview's long side within this
 
 
 def register(subparsers) -> None:
@@ -49,9 +50,12 @@ def run(args: argparse.Namespace) -> int:
                          face_index=index, face_box=faces[index].box)
 
     # 3. Draw and save.
-    scale = preview_scale(aligned.landmarks) if args.zoom is None else args.zoom
-    if not 1 <= scale <= 16:
-        raise UserError(f"--zoom must be 1 to 16, got {scale}")
+    if args.zoom is not None and not 1 <= args.zoom <= 16:
+        raise UserError(f"--zoom must be 1 to 16, got {args.zoom}")
+    if args.zoom is None:  # a tiny face in a large photo: enlarged as far as a preview stays openable
+        scale = max(1, min(preview_scale(aligned.landmarks), 16, MAX_AUTO_PREVIEW_PX // max(photo.pixels.shape[:2])))
+    else:
+        scale = args.zoom
     preview = draw_landmarks_preview(photo.pixels, aligned.landmarks, aligned.quad, faces=faces, chosen=index,
                                      scale=scale)
     save_image(args.output, preview, icc_profile=photo.icc_profile, protect=[photo.path])

@@ -71,6 +71,13 @@ def test_cli_landmarks_draws_a_preview(tmp_path):
     assert np.abs(preview[y, x].astype(int) - plain[y, x]).max() > 30
 
 
+def test_cli_landmarks_enlarges_a_tiny_face_only_as_far_as_a_preview_stays_openable(tmp_path):
+    out = tmp_path / "preview.png"  # messi5's face is 36 px wide: a 600 px preview would need 17x
+    assert cli.main(["-q", "landmarks", str(PHOTO_DIR / "messi5.jpg"), "-o", str(out)]) == 0
+    with Image.open(out) as img:
+        assert max(img.size) <= 4096 and img.size[0] % 548 == 0 and img.size[0] > 548
+
+
 def test_cli_no_face_is_one_line_with_the_photo_name(tmp_path, capsys):
     rng = np.random.default_rng(3)
     Image.fromarray(rng.integers(90, 110, (200, 300, 3), dtype=np.uint8)).save(tmp_path / "wall.jpg")
