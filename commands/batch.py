@@ -117,6 +117,12 @@ def _engine(args: argparse.Namespace):
 
     if importlib.util.find_spec("ray") is None:  # checked now, before any photo is planned
         raise UserError(INSTALL_HINT)
+    if args.workers is not None and args.workers < 1:
+        raise UserError(f"--workers must be >= 1, got {args.workers}")
+    if args.gpus_per_worker is not None and args.gpus_per_worker < 0:
+        raise UserError(f"--gpus-per-worker must be 0 or more, got {args.gpus_per_worker:g}")
+    if args.cpus_per_worker is not None and args.cpus_per_worker <= 0:
+        raise UserError(f"--cpus-per-worker must be more than 0, got {args.cpus_per_worker:g}")
     gpus = args.gpus_per_worker
     if gpus is None and args.device.startswith("cuda"):
         gpus = 1.0

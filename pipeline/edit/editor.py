@@ -114,13 +114,15 @@ class Editor:
         if photo is not None and photo.shape != self.photo.shape:
             raise ValueError(f"select(photo=...) needs the opened photo's shape {self.photo.shape}, got {photo.shape}")
         tick = time.perf_counter()
+        if self.aligned is not None:  # another face of the photo: its seconds are its own, detection aside
+            self.seconds["align"], self._started = 0.0, tick
         if not self.detected:
             self.open(self.photo, name=self.name, path=self.path)
         index = select_face(self.detected, self.config.face if face is None else face, name=self.name,
                             config=self.config.detect)
         convention, template = crop_convention(self.G)
-        self.aligned = align_face(self.photo if photo is None else photo, self.landmarks[index], self.G.img_resolution, convention,
-                                  template=template, config=self.config.align, face_index=index,
+        self.aligned = align_face(self.photo if photo is None else photo, self.landmarks[index], self.G.img_resolution,
+                                  convention, template=template, config=self.config.align, face_index=index,
                                   face_box=self.detected[index].box)
         self.inversion = None
         self.seconds.update({stage: 0.0 for stage in STAGES if stage != "align"})  # this face's own

@@ -194,3 +194,17 @@ def test_a_photo_that_kills_its_worker_twice_is_reported_and_the_rest_finish(ray
     # The local engine reads the Ray engine's records: the failure stands, the rest is finished.
     resumed = run_batch(jobs, StubFactory(), output_dir=out, progress=False, engine=LocalEngine())
     assert resumed.processed == 0 and resumed.skipped == 4
+
+
+def test_engine_options_are_checked_before_any_photo(tmp_path, capsys):
+    import cli
+
+    points = tmp_path / "pts.json"
+    points.write_text(json.dumps(POINTS))
+    src = mixed_folder(tmp_path)
+    base = ["-q", "batch", str(src), "--points", str(points), "-o", str(tmp_path / "out"), *FAST]
+    assert cli.main([*base, "--address", "auto"]) == 2
+    assert "--address go with --engine ray" in capsys.readouterr().err
+    assert cli.main([*base, "--engine", "ray", "--workers", "0"]) == 2
+    assert "--workers must be >= 1" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
