@@ -19,9 +19,12 @@ multi-node cluster INPUT_DIR, OUT_DIR and the model file must be at the same pat
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 import socket
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -169,19 +172,44 @@ def _edit_on_actors(ray, actors: list, todo: list[BatchJob]) -> Iterator[dict]:
 
     for actor in actors:
         hand_out(actor)
-    while in_flight:
-        (ref,), _ = ray.wait(list(in_flight), num_returns=1)
-        actor, job = in_flight.pop(ref)
-        try:
-            record = ray.get(ref)  # written by the actor too (shared storage); again here, so it is never lost
-        except ray.exceptions.RayActorError as exc:  # died on it twice (Ray retried it once on a new process)
-            logger.warning("%s: its worker died twice while editing it", job.name)
-            record = failed_record(job, f"the worker process died while editing it, twice ({_first_line(exc)})")
-        except ray.exceptions.RayError as exc:
-            record = failed_record(job, f"Ray could not run it: {_first_line(exc)}")
-        write_json_atomic(job.record, record)
-        hand_out(actor)
-        yield record
+    with _ctrl_c_flag() as interrupted:
+        while in_flight:
+            done, _ = ray.wait(list(in_flight), num_returns=1, timeout=0.5)
+            if interrupted.is_set():
+                raise KeyboardInterrupt
+            if not done:
+                continue
+            actor, job = in_flight.pop(done[0])
+            yield _finished(ray, done[0], job)
+            hand_out(actor)
+
+
+def _finished(ray, ref, job: BatchJob) -> dict:
+    """The photo's record: the actor's, or a failed one when Ray could not finish it."""
+    try:
+        record = ray.get(ref)  # written by the actor too (shared storage); again here, so it is never lost
+    except ray.exceptions.RayActorError as exc:  # died on it twice (Ray retried it once on a new process)
+        logger.warning("%s: its worker died twice while editing it", job.name)
+        record = failed_record(job, f"the worker process died while editing it, twice ({_first_line(exc)})")
+    except ray.exceptions.RayError as exc:
+        record = failed_record(job, f"Ray could not run it: {_first_line(exc)}")
+    write_json_atomic(job.record, record)
+    return record
+
+
+@contextlib.contextmanager
+def _ctrl_c_flag():
+    """Ctrl-C sets a flag the loop checks twice a second. A signal that lands while Ray's C++ code
+    waits can be lost to Python (seen in CI: a batch ran on after SIGINT), so the loop polls."""
+    flag = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: flag.set())
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _first_line(exc: BaseException) -> str:
