@@ -52,7 +52,7 @@ class RayEngine:
         started_here = _connect(ray, self.address, worker_logs=self.worker_logs)
         actors = []
         try:
-            plan = self._plan(ray, len(todo))
+            plan = self._plan(ray, len(todo), can_grow=not started_here)
             logger.info("ray: %d actor(s), %g CPU and %g GPU each, on %s", plan.workers, plan.cpus, plan.gpus,
                         "a local Ray instance" if started_here else f"the cluster at {self.address}")
             actor_class = ray.remote(PhotoActor).options(
@@ -68,7 +68,9 @@ class RayEngine:
             if started_here:
                 ray.shutdown()
 
-    def _plan(self, ray, jobs: int) -> "_Plan":
+    def _plan(self, ray, jobs: int, *, can_grow: bool) -> "_Plan":
+        """Actors and what each holds. More than the cluster has is an error on a local instance; on
+        a running cluster (`can_grow`: an autoscaler may add nodes) a warning, and the actors wait."""
         resources = ray.cluster_resources()
         cluster_gpus, cluster_cpus = resources.get("GPU", 0.0), resources.get("CPU", 1.0)
         gpus = self.gpus_per_worker if self.gpus_per_worker is not None else (1.0 if cluster_gpus else 0.0)
@@ -77,18 +79,22 @@ class RayEngine:
         if self.workers is not None and self.workers < 1:
             raise UserError(f"--workers must be >= 1, got {self.workers}")
         workers = self.workers or (max(1, int(cluster_gpus // gpus)) if gpus else 1)
-        if gpus and workers * gpus > cluster_gpus:
-            raise UserError(f"{workers} actor(s) x {gpus:g} GPU need {workers * gpus:g} GPUs but the cluster has "
-                            f"{cluster_gpus:g}; lower --workers or --gpus-per-worker")
         node_cpus = max((n.get("Resources", {}).get("CPU", 0.0) for n in ray.nodes() if n.get("Alive")),
                         default=cluster_cpus)
         cpus = self.cpus_per_worker
         if cpus is None:  # GPU actors need a core; CPU actors share the cores out, one node at most each
             cpus = 1.0 if gpus else max(1.0, min(node_cpus, cluster_cpus // workers))
-        if cpus <= 0 or cpus > node_cpus:
-            raise UserError(f"--cpus-per-worker {cpus:g}: a node here has {node_cpus:g} CPUs; give 1 to "
-                            f"{node_cpus:g}")
-        return _Plan(workers=min(workers, max(jobs, 1)), cpus=cpus, gpus=gpus)
+        if cpus <= 0:
+            raise UserError(f"--cpus-per-worker must be more than 0, got {cpus:g}")
+        workers = min(workers, max(jobs, 1))
+        for kind, each, have in (("GPU", gpus, cluster_gpus), ("CPU", cpus, cluster_cpus)):
+            if workers * each > have:
+                message = (f"{workers} actor(s) x {each:g} {kind} need {workers * each:g} {kind}s but the cluster "
+                           f"has {have:g}; lower --workers or --{kind.lower()}s-per-worker")
+                if not can_grow:
+                    raise UserError(message)
+                logger.warning("%s (the actors wait until nodes join)", message)
+        return _Plan(workers=workers, cpus=cpus, gpus=gpus)
 
 
 @dataclass(frozen=True)
@@ -137,7 +143,9 @@ def _connect(ray, address: str | None, *, worker_logs: bool) -> bool:
         return False
     try:
         if address is None:
-            ray.init(include_dashboard=False, log_to_driver=worker_logs, logging_level=logging.WARNING)
+            # 'local': a new instance even where `ray start` left a cluster running (that one is --address auto)
+            ray.init(address="local", include_dashboard=False, log_to_driver=worker_logs,
+                     logging_level=logging.WARNING)
             return True
         ray.init(address=address, log_to_driver=worker_logs, logging_level=logging.WARNING)
     except (ConnectionError, RuntimeError, ValueError) as exc:

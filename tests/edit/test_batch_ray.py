@@ -208,3 +208,20 @@ def test_engine_options_are_checked_before_any_photo(tmp_path, capsys):
     assert cli.main([*base, "--engine", "ray", "--workers", "0"]) == 2
     assert "--workers must be >= 1" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_more_actors_than_a_local_ray_can_hold_is_one_line(tmp_path, monkeypatch):
+    from pipeline.common import UserError
+
+    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
+    if ray.is_initialized():
+        ray.shutdown()  # this test is about the instance the engine starts itself
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("a.png", "b.png", "c.png"):
+        Image.new("RGB", (24, 32), (120, 90, 60)).save(src / name)
+    cores = os.cpu_count() or 1
+    with pytest.raises(UserError, match=r"need \d+ CPUs but the cluster has"):
+        run_batch(plan_batch(src, tmp_path / "out"), StubFactory(), output_dir=tmp_path / "out", progress=False,
+                  engine=RayEngine(workers=3, cpus_per_worker=cores, worker_logs=False))
+    assert not ray.is_initialized()  # the local instance it started is stopped again
