@@ -159,6 +159,12 @@ class MobileStyleGANGenerator(StyleBasedGenerator):
         patch 4 px gave 0.46 / 0.44 / 0.29 against the default's 0.49 / 0.50 / 0.31: the 1-point
         gain of the 8 pairs did not hold, and 68-point edits took 203 s each (none converged; the
         9-sample patch over a 49 x 49 window is heavy for many points). Not the default.
+        1-point edits on the same 20 pairs (`--points 1`): r1 x2 (6 px at 512) 0.58; patch 4 px with
+        the paper's 1 px stop 0.50; r2 3 px at 512 (a tracker that cannot jump) 0.52, all converged,
+        median 8.5 steps; the default 0.49. The mean is carried by a few handles whose re-detected
+        landmark does not follow the dragged feature: pair 9's brow end (an 88 px move turned the
+        head, the tracked point reached its target, hair covered the brow's end and dlib put it
+        62-80 px away in every variant), jaw points 2 and 10, inner lip 65. Without pair 9: 0.44.
         """
         return {"num_optimized_ws": 10, "lambda_mask": 5.0, "tracking_band_at_512": 2.0, "stop_distance_at_512": 2.0,
                 "stall_steps": 40}
