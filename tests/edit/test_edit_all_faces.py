@@ -116,3 +116,16 @@ def test_edit_face_all_writes_one_photo_and_reports_each_face(group_photo, tmp_p
     assert "--session holds one face" in capsys.readouterr().err
     assert cli.main(["-q", "edit", str(group_photo), "--points", str(points), "--face", "both", *FAST]) == 2
     assert "--face must be a face index (0, 1, ...) or all" in capsys.readouterr().err
+
+
+def test_a_face_that_cannot_take_the_edit_is_reported_and_the_others_are_written(group_photo, tmp_path, capsys):
+    points = tmp_path / "photo-px.json"  # photo px on the left face: off the right face's crop
+    points.write_text(json.dumps({"space": "photo", "points": [{"handle": [105, 140], "target": [105, 134]}]}))
+    out, report = tmp_path / "out.png", tmp_path / "report.json"
+    assert cli.main(["-q", "edit", str(group_photo), "--points", str(points), "-o", str(out), "--face", "all",
+                     "--report", str(report), *FAST]) == 1
+    err = capsys.readouterr().err
+    assert "1 of 2 faces failed (face 1:" in err and f"written to {out}" in err
+    data = json.loads(report.read_text())
+    assert [f["face"]["index"] for f in data["faces"]] == [0] and [f["face"] for f in data["failed"]] == [1]
+    assert out.is_file()
