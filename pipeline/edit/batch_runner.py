@@ -226,8 +226,9 @@ def finished_record(job: BatchJob, *, retry_failed: bool = False) -> dict | None
     return record if record.get("input") == _fingerprint(job.source) else None
 
 
-def run_job(worker: PhotoWorker, job: BatchJob) -> dict:
-    """Run one job, turning any failure into a record (not written: see process_job)."""
+def process_job(worker: PhotoWorker, job: BatchJob) -> dict:
+    """Run one job, turning any failure into a record; write the record (after the photo, so a
+    record never claims a missing photo)."""
     started = time.perf_counter()
     try:
         result = worker(job)
@@ -243,12 +244,6 @@ def run_job(worker: PhotoWorker, job: BatchJob) -> dict:
     record = {**_record(job, status, reason, faces), **extra}
     record["seconds"] = round(time.perf_counter() - started, 3)
     record["worker"] = {"host": socket.gethostname(), "pid": os.getpid()}  # which process edited it
-    return record
-
-
-def process_job(worker: PhotoWorker, job: BatchJob) -> dict:
-    """Run one job and write its record (after the photo, so a record never claims a missing photo)."""
-    record = run_job(worker, job)
     write_json_atomic(job.record, record)
     return record
 

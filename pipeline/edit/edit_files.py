@@ -8,6 +8,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from pipeline.common import UserError, check_distinct_outputs, write_json_atomic
 from pipeline.common.images import Photo, save_image, save_photo
 from pipeline.drag.trajectory import write_trajectory_gif
@@ -40,15 +42,9 @@ def check_outputs(outputs: EditOutputs, inputs: list[str | os.PathLike | None]) 
 
 def save_edit(result: EditResult, photo: Photo, outputs: EditOutputs, *, report: dict | None = None) -> None:
     """Write the edited photo (same size, orientation and colour profile as `photo`) and the extras."""
-    save_photo(outputs.photo, result.photo, photo, jpeg_quality=outputs.jpeg_quality)
-    if outputs.side_by_side is not None:
-        pair = side_by_side(photo.pixels, result.photo, result.points.handles_photo, result.points.targets_photo)
-        save_image(outputs.side_by_side, pair, icc_profile=photo.icc_profile, jpeg_quality=outputs.jpeg_quality,
-                   protect=[photo.path])
-    if outputs.trajectory is not None:
-        _save_trajectory(outputs.trajectory, result)
-    if outputs.report is not None and report is not None:
-        write_json_atomic(outputs.report, report)
+    animations = [(outputs.trajectory, result)] if outputs.trajectory is not None else []
+    _write(outputs, photo, result.photo, result.points.handles_photo, result.points.targets_photo,
+           animations=animations, report=report)
 
 
 def face_trajectory_path(path: Path, face: int) -> Path:
@@ -58,19 +54,21 @@ def face_trajectory_path(path: Path, face: int) -> Path:
 
 def save_faces_edit(edited: FacesEdit, photo: Photo, outputs: EditOutputs, *, report: dict | None = None) -> None:
     """save_edit for every face of a photo (--face all): one photo and side by side, one animation per face."""
-    save_photo(outputs.photo, edited.photo, photo, jpeg_quality=outputs.jpeg_quality)
+    animations = [] if outputs.trajectory is None else [
+        (face_trajectory_path(outputs.trajectory, r.aligned.face_index), r) for r in edited.results]
+    _write(outputs, photo, edited.photo, edited.handles_photo, edited.targets_photo, animations=animations,
+           report=report)
+
+
+def _write(outputs: EditOutputs, photo: Photo, edited: np.ndarray, handles: np.ndarray, targets: np.ndarray, *,
+           animations: list[tuple[Path, EditResult]], report: dict | None) -> None:
+    save_photo(outputs.photo, edited, photo, jpeg_quality=outputs.jpeg_quality)
     if outputs.side_by_side is not None:
-        pair = side_by_side(photo.pixels, edited.photo, edited.handles_photo, edited.targets_photo)
-        save_image(outputs.side_by_side, pair, icc_profile=photo.icc_profile, jpeg_quality=outputs.jpeg_quality,
-                   protect=[photo.path])
-    if outputs.trajectory is not None:
-        for result in edited.results:
-            _save_trajectory(face_trajectory_path(outputs.trajectory, result.aligned.face_index), result)
+        save_image(outputs.side_by_side, side_by_side(photo.pixels, edited, handles, targets),
+                   icc_profile=photo.icc_profile, jpeg_quality=outputs.jpeg_quality, protect=[photo.path])
+    for path, result in animations:
+        frames = drag_frames(result)
+        if frames:
+            write_trajectory_gif(path, frames, result.drag.trajectory, result.drag.targets)
     if outputs.report is not None and report is not None:
         write_json_atomic(outputs.report, report)
-
-
-def _save_trajectory(path: Path, result: EditResult) -> None:
-    frames = drag_frames(result)
-    if frames:
-        write_trajectory_gif(path, frames, result.drag.trajectory, result.drag.targets)
