@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -64,13 +64,12 @@ def edit_every_face(
     points: EditPoints,
     *,
     faces: Sequence[int] | None = None,
-    on_face: Callable[[int, int, int], None] | None = None,
 ) -> FacesEdit:
     """Edit `faces` (indices; None: every face large enough) of the photo `editor` has open()ed.
 
     Landmark-anchored points are placed on each face's own landmarks. A face that cannot take the
-    edit (a point off its crop, a NaN drag) is recorded in `failures` and the others go on.
-    `on_face(position, count, face_index)` is called before each face.
+    edit (a one-line UserError, e.g. a point off its crop) is recorded in `failures` and the others
+    go on.
     """
     if editor.photo is None:
         raise RuntimeError("open() a photo before edit_every_face()")
@@ -79,8 +78,6 @@ def edit_every_face(
     results: list[EditResult] = []
     failures: list[FaceFailure] = []
     for position, index in enumerate(indices):
-        if on_face is not None:
-            on_face(position, len(indices), index)
         logger.info("face %d (%d of %d)", index, position + 1, len(indices))
         try:
             editor.select(index, photo=current)
