@@ -68,7 +68,10 @@ def run(args: argparse.Namespace) -> int:
 
     # 1. Inputs, checked before anything slow happens.
     points = load_edit_points(args.points)
-    face = "all" if args.all_faces else parse_face(args.face, allow_all=True)
+    face = parse_face(args.face, allow_all=True)
+    if args.all_faces and face not in (None, "all"):
+        raise UserError(f"--all-faces and --face {face} disagree; give one of them")
+    face = "all" if args.all_faces else face
     all_faces = face == "all"
     config = edit_config(args, face=None if all_faces else face)
     resolve_backbone(args.backbone)
