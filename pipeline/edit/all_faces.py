@@ -78,7 +78,8 @@ def edit_every_face(
     results: list[EditResult] = []
     failures: list[FaceFailure] = []
     for position, index in enumerate(indices):
-        logger.info("face %d (%d of %d)", index, position + 1, len(indices))
+        if len(indices) > 1:
+            logger.info("face %d (%d of %d)", index, position + 1, len(indices))
         try:
             editor.select(index, photo=current)
             editor.place(points)
