@@ -79,6 +79,10 @@ class DragConfig:
     stop_distance_at_512: float | None = None  # px at 512: converged when every handle is this close; None: model's (paper 1)
     stop_distance_many_at_512: float = 2.0  # px at 512, used with more than 5 points
     min_stop_distance: float = 1.0  # px: floor on the scaled stop distance (integer tracking)
+    # image px: a handle keeps its motion term until it is this close, even past the stop distance
+    # (official code: 1 px), so a handle that arrived first keeps closing in while the others move;
+    # None: the stop distance (the handle is let go once it arrives)
+    supervise_distance: float | None = 1.0
     lambda_mask: float | None = None  # weight of the fixed-region term; None: the model's (paper: 20)
     lr: float | None = None  # Adam learning rate; None: the model's `default_drag_lr` (registry)
     num_optimized_ws: int | None = None  # leading W+ entries optimised (clipped to num_ws); None: the model's (paper: 6)
@@ -106,7 +110,7 @@ class DragConfig:
                 continue
             if not (math.isfinite(value) and value > 0):
                 raise ValueError(f"DragConfig.{name} must be a finite number > 0, got {value}")
-        for name in ("tracking_band_at_512", "lambda_mask"):
+        for name in ("tracking_band_at_512", "lambda_mask", "supervise_distance"):
             value = getattr(self, name)
             if value is not None and not (math.isfinite(value) and value >= 0):
                 raise ValueError(f"DragConfig.{name} must be >= 0 or None, got {value}")
@@ -136,6 +140,7 @@ class DragSettings:
     r1: float  # motion disc radius, image px (offsets with length < r1)
     r2: float  # tracking half-width, image px (square window)
     stop_distance: float  # image px
+    supervise_distance: float  # image px: handles farther than this get the motion term
     lambda_mask: float
     lr: float
     num_optimized_ws: int  # entries 0 .. num_optimized_ws-1 of W+ are optimised
@@ -190,13 +195,15 @@ def resolve_settings(config: DragConfig, G: LatentGenerator, num_points: int) ->
     scale = res / 512.0
     stop_few = float(model_default(config, G, "stop_distance_at_512"))
     stop_at_512 = max(config.stop_distance_many_at_512, stop_few) if num_points > MANY_POINTS else stop_few
+    stop = max(stop_at_512 * scale, config.min_stop_distance)
     return DragSettings(
         feature_block=block.name,
         feature_resolution=block.resolution,
         image_size=(res, res),
         r1=max(config.r1_at_512 * scale, config.min_r1),
         r2=max(config.r2_at_512 * scale, config.min_r2),
-        stop_distance=max(stop_at_512 * scale, config.min_stop_distance),
+        stop_distance=stop,
+        supervise_distance=stop if config.supervise_distance is None else min(config.supervise_distance, stop),
         lambda_mask=float(model_default(config, G, "lambda_mask")),
         lr=config.lr if config.lr is not None else float(G.default_drag_lr),
         num_optimized_ws=min(int(model_default(config, G, "num_optimized_ws")), G.num_ws),

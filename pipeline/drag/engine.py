@@ -219,7 +219,7 @@ class _DragRun:
         """4d. Motion supervision (+ the fixed-region term), one Adam step; False when the loss is not finite."""
         s = self.s
         t1 = time.perf_counter()
-        moving = self.distances > s.stop_distance
+        moving = self.distances > s.supervise_distance
         loss = motion_loss(self.feats, self.handles[moving], self.targets[moving], radius=s.r1, image_size=s.image_size)
         if self.weight is not None:
             loss = loss + s.lambda_mask * fixed_region_loss(self.feats, self.feats0, self.weight)

@@ -180,3 +180,21 @@ def test_unset_fields_take_the_models_drag_defaults(tiny_G, tiny_ws, monkeypatch
     told = drag(tiny_G, tiny_ws, **FAR, config=DragConfig(max_steps=1, feature_block="b16", lambda_mask=1.0),
                 device=CPU).settings
     assert told.lambda_mask == 1.0  # what the caller sets wins
+
+
+def test_a_handle_inside_the_stop_distance_is_still_pulled_until_the_supervise_distance(tiny_G, tiny_ws):
+    # Stop distance 4 px on this 32 px model; handle A starts 3 px from its target, B 14 px.
+    near = dict(handles=[(6.0, 20.0)], targets=[(9.0, 20.0)])
+    both = dict(handles=near["handles"] + FAR["handles"], targets=near["targets"] + FAR["targets"])
+    base = dict(max_steps=1, lr=1e-2, feature_block="b16", stop_distance_at_512=64.0)
+
+    def ws_after_one_step(points, supervise):
+        cfg = DragConfig(**base, supervise_distance=supervise)
+        return drag(tiny_G, tiny_ws, **points, config=cfg, device=CPU).ws
+
+    assert drag(tiny_G, tiny_ws, **near, config=DragConfig(**base), device=CPU).settings.stop_distance == 4.0
+    far_only = ws_after_one_step(FAR, 1.0)
+    # Let go at the stop distance: A adds nothing to the step.
+    assert torch.allclose(ws_after_one_step(both, None), far_only, atol=1e-7)
+    # Pulled until 1 px (the official rule): A's motion term changes the step.
+    assert not torch.allclose(ws_after_one_step(both, 1.0), far_only, atol=1e-5)
