@@ -38,8 +38,10 @@ def hull_mask(points: np.ndarray, size: int, *, config: BlendConfig = BlendConfi
     k = 2 * int(math.ceil(3 * sigma)) + 1
     soft = cv2.GaussianBlur(grown, (k, k), sigma, borderType=cv2.BORDER_CONSTANT)
 
-    # 4. Fade at the crop's own edge: beyond it the crop has nothing to give.
+    # 4. Fade at the crop's own edge: beyond it the crop has nothing to give. The ramp is 0 on the
+    # outermost pixels, so the crop's rectangle cannot show in the photo even where a small crop's
+    # pixel spans several photo pixels (a half-pixel offset left 0.12 of the edit on that line).
     band = max(config.crop_edge_fade * size, 1.0)
-    ramp = np.clip((np.minimum(np.arange(size), np.arange(size)[::-1]) + 0.5) / band, 0.0, 1.0).astype(np.float32)
+    ramp = np.clip(np.minimum(np.arange(size), np.arange(size)[::-1]) / band, 0.0, 1.0).astype(np.float32)
     soft *= ramp[:, None] * ramp[None, :]
     return soft.astype(np.float32)
