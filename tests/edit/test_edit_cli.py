@@ -92,11 +92,14 @@ def test_edit_moves_the_handles_towards_their_targets_where_the_points_are(tmp_p
     # ... and the photo changed around the mouth, where the points are, rather than around the eyes.
     before = np.asarray(Image.open(photo).convert("RGB")).astype(int)
     change = np.abs(np.asarray(Image.open(out).convert("RGB")).astype(int) - before).sum(axis=2).astype(float)
+    # The demo model's edit reaches the whole face, so compare the mean change near each feature
+    # (the centre of all change shifted by whole pixels with OpenCV's version: 35% apart here).
     ys, xs = np.mgrid[:change.shape[0], :change.shape[1]]
-    centre = np.array([(xs * change).sum(), (ys * change).sum()]) / change.sum()
+    radius = 0.4 * report["inter_ocular_px"]
     mouth = np.mean([p["handle_photo"] for p in report["points"]], axis=0)
-    eyes_y = mouth[1] - report["inter_ocular_px"]  # the eyes lie about one eye distance above the mouth
-    assert np.linalg.norm(centre - mouth) < abs(centre[1] - eyes_y), (centre, mouth)
+    eyes = np.array(report["face"]["transform"]["landmarks"])[36:48].mean(axis=0)
+    near_mouth, near_eyes = (change[np.hypot(xs - x, ys - y) < radius].mean() for x, y in (mouth, eyes))
+    assert near_mouth > near_eyes, (near_mouth, near_eyes)
 
 
 def test_edit_refuses_points_off_the_crop_and_outputs_over_inputs(tmp_path, capsys):
