@@ -84,6 +84,11 @@ class DragConfig:
     # None: the stop distance (the handle is let go once it arrives)
     supervise_distance: float | None = 1.0
     lambda_mask: float | None = None  # weight of the fixed-region term; None: the model's (paper: 20)
+    # With a mask: once the farthest handle got no closer for this many steps, lambda_mask halves
+    # (down to min_lambda_mask), so the paper's locality holds wherever it lets the points move;
+    # 0: never (official); None: the model's
+    mask_relax_steps: int | None = None
+    min_lambda_mask: float = 5.0  # floor of the relaxed weight (ignored when lambda_mask starts below it)
     lr: float | None = None  # Adam learning rate; None: the model's `default_drag_lr` (registry)
     num_optimized_ws: int | None = None  # leading W+ entries optimised (clipped to num_ws); None: the model's (paper: 6)
     max_steps: int = 300  # hard cap on optimisation steps (the official GUI has none)
@@ -120,6 +125,10 @@ class DragConfig:
             raise ValueError(f"DragConfig.max_latent_change must be >= 0, got {self.max_latent_change}")
         if self.num_optimized_ws is not None and self.num_optimized_ws < 1:
             raise ValueError(f"DragConfig.num_optimized_ws must be >= 1, got {self.num_optimized_ws}")
+        if self.mask_relax_steps is not None and self.mask_relax_steps < 0:
+            raise ValueError(f"DragConfig.mask_relax_steps must be >= 0 or None, got {self.mask_relax_steps}")
+        if not (math.isfinite(self.min_lambda_mask) and self.min_lambda_mask >= 0):
+            raise ValueError(f"DragConfig.min_lambda_mask must be a finite number >= 0, got {self.min_lambda_mask}")
         if self.stall_steps is not None and self.stall_steps < 0:
             raise ValueError(f"DragConfig.stall_steps must be >= 0 or None, got {self.stall_steps}")
         if self.max_steps < 0:
@@ -141,7 +150,9 @@ class DragSettings:
     r2: float  # tracking half-width, image px (square window)
     stop_distance: float  # image px
     supervise_distance: float  # image px: handles farther than this get the motion term
-    lambda_mask: float
+    lambda_mask: float  # at the start
+    mask_relax_steps: int  # steps without progress before lambda_mask halves; 0 = fixed weight
+    min_lambda_mask: float  # the relaxed weight's floor
     lr: float
     num_optimized_ws: int  # entries 0 .. num_optimized_ws-1 of W+ are optimised
     max_steps: int
@@ -176,7 +187,7 @@ def choose_feature_block(G: LatentGenerator) -> str:
 
 # DragConfig fields left None take the generator's `drag_defaults()`, else these (the paper's).
 PAPER_DEFAULTS = {"lambda_mask": 20.0, "num_optimized_ws": 6, "tracking_band_at_512": 0.0, "stop_distance_at_512": 1.0,
-                  "stall_steps": 0}
+                  "stall_steps": 0, "mask_relax_steps": 0}
 
 
 def model_default(config: DragConfig, G: LatentGenerator, name: str):
@@ -205,6 +216,8 @@ def resolve_settings(config: DragConfig, G: LatentGenerator, num_points: int) ->
         stop_distance=stop,
         supervise_distance=stop if config.supervise_distance is None else min(config.supervise_distance, stop),
         lambda_mask=float(model_default(config, G, "lambda_mask")),
+        mask_relax_steps=int(model_default(config, G, "mask_relax_steps")),
+        min_lambda_mask=config.min_lambda_mask,
         lr=config.lr if config.lr is not None else float(G.default_drag_lr),
         num_optimized_ws=min(int(model_default(config, G, "num_optimized_ws")), G.num_ws),
         max_steps=config.max_steps,

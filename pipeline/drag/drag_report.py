@@ -17,6 +17,7 @@ def drag_report(result: DragResult) -> dict:
         "steps": result.steps,
         "converged": result.converged,
         "status": result.status,
+        "final_lambda_mask": result.final_lambda_mask,
         "seconds_total": result.seconds_total,
         "seconds_per_step": mean_step,
         "steps_per_second": (1.0 / mean_step) if mean_step > 0 else None,

@@ -153,6 +153,7 @@ class _DragRun:
         self.last_good_ws = self.ws_free.detach().clone()
         self.step = 0
         self.best_worst, self.best_step = float("inf"), 0  # the stall test's record: smallest max distance, when
+        self.lambda_mask, self.relaxed_step = s.lambda_mask, 0  # the fixed-region weight now, and when it last halved
         self.distances = torch.zeros(0)
         self.converged = False
         self.tracked_seconds = 0.0
@@ -209,11 +210,21 @@ class _DragRun:
         if self.step >= s.max_steps:
             return STATUS_MAX_STEPS
         worst = float(self.distances.max())
+        since = self.step - max(self.best_step, self.relaxed_step)  # steps without progress under this weight
         if worst < self.best_worst - s.stop_distance / 4:
             self.best_worst, self.best_step = worst, self.step
-        elif s.stall_steps and self.step - self.best_step >= s.stall_steps:
+        elif self.can_relax() and since >= s.mask_relax_steps:
+            self.lambda_mask = max(self.lambda_mask / 2, s.min_lambda_mask)
+            self.relaxed_step = self.step
+            log.info("drag step %d: no progress for %d steps; fixed-region weight down to %g", self.step, since,
+                     self.lambda_mask)
+        elif s.stall_steps and since >= s.stall_steps:
             return STATUS_STALLED
         return None
+
+    def can_relax(self) -> bool:
+        s = self.s
+        return self.weight is not None and s.mask_relax_steps > 0 and self.lambda_mask > s.min_lambda_mask
 
     def update(self) -> bool:
         """4d. Motion supervision (+ the fixed-region term), one Adam step; False when the loss is not finite."""
@@ -222,7 +233,7 @@ class _DragRun:
         moving = self.distances > s.supervise_distance
         loss = motion_loss(self.feats, self.handles[moving], self.targets[moving], radius=s.r1, image_size=s.image_size)
         if self.weight is not None:
-            loss = loss + s.lambda_mask * fixed_region_loss(self.feats, self.feats0, self.weight)
+            loss = loss + self.lambda_mask * fixed_region_loss(self.feats, self.feats0, self.weight)
         if not torch.isfinite(loss):
             return False
         (grad,) = torch.autograd.grad(loss, [self.ws_free])
@@ -258,6 +269,7 @@ class _DragRun:
             ws=final_ws, image=image, trajectory=self.trajectory, targets=self.target_list, steps=steps,
             converged=status == STATUS_CONVERGED, status=status, distances=final_distances,
             seconds_per_step=seconds, seconds_total=0.0, settings=self.s,
+            final_lambda_mask=self.lambda_mask if self.weight is not None else None,
         )
 
 

@@ -52,6 +52,7 @@ class DragResult:
     seconds_per_step: list[float]  # wall time of each optimisation step (forward, tracking, loss, backward, update)
     seconds_total: float  # the whole call, final render included
     settings: DragSettings
+    final_lambda_mask: float | None = None  # fixed-region weight at the end (relaxed from settings'); None: no mask
 
     @property
     def handles(self) -> list[Point]:

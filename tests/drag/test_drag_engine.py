@@ -198,3 +198,17 @@ def test_a_handle_inside_the_stop_distance_is_still_pulled_until_the_supervise_d
     assert torch.allclose(ws_after_one_step(both, None), far_only, atol=1e-7)
     # Pulled until 1 px (the official rule): A's motion term changes the step.
     assert not torch.allclose(ws_after_one_step(both, 1.0), far_only, atol=1e-5)
+
+
+def test_the_fixed_region_weight_halves_while_the_drag_makes_no_progress(tiny_G, tiny_ws):
+    mask = np.zeros((32, 32), dtype=np.float32)
+    mask[4:20, 4:28] = 1
+    stuck = dict(max_steps=60, lr=1e-9, feature_block="b16", stall_steps=20, lambda_mask=20.0)  # the latent barely moves
+    relaxed = drag(tiny_G, tiny_ws, **FAR, mask=mask, config=DragConfig(**stuck, mask_relax_steps=5), device=CPU)
+    # 20 -> 10 at step 5, -> 5 (the floor) at step 10, then 20 steps without progress under the floor's weight.
+    assert relaxed.final_lambda_mask == 5.0 and relaxed.settings.lambda_mask == 20.0
+    assert relaxed.status == "stalled" and relaxed.steps == 30
+    fixed = drag(tiny_G, tiny_ws, **FAR, mask=mask, config=DragConfig(**stuck, mask_relax_steps=0), device=CPU)
+    assert fixed.final_lambda_mask == 20.0 and fixed.status == "stalled" and fixed.steps == 20
+    no_mask = drag(tiny_G, tiny_ws, **FAR, config=DragConfig(**stuck, mask_relax_steps=5), device=CPU)
+    assert no_mask.final_lambda_mask is None and no_mask.steps == 20  # nothing to relax: the stall test as usual

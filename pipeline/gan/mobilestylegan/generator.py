@@ -127,9 +127,15 @@ class MobileStyleGANGenerator(StyleBasedGenerator):
         - num_optimized_ws 10 (b4 to b32, the layers the paper's first 6 of StyleGAN2's 18 reach):
           with 6, only the drag without a mask moved, to 7-11 px of 26 in 150 steps; with 10 it
           reached the targets (1.6 px) in 110 steps;
-        - lambda_mask 5: with the paper's 20 no handle moved at all in 150 steps on any photo (the
-          fixed-region term wins every step); 1-2 moved but changed more outside the mask (mean
-          |edit - reconstruction| outside the grown mask 3.0-3.5 on grace_hopper vs 1.9 at 5);
+        - lambda_mask 20 (the paper's), halved after 10 steps without progress down to 5
+          (`mask_relax_steps` 10, `min_lambda_mask` 5): with a fixed 5 the smile (examples/smile.json,
+          portrait_b) shaved the moustache and lightened the beard in the render, and the flow
+          paste-back let 19.6% of the face in as new content; 10 kept that (17.2%); 20 kept the beard
+          (7.9%, converged in 29 steps) but stalled the nose (nose-sideways.json, portrait_a) 18.8 px
+          short. Relaxing gives each its own: smile 29 steps at 20, nose converged in 44 after
+          halving; the jaw (points.json) converged on all five photos in 23-56 steps (at a fixed 5:
+          10-24), open-eyes on astronaut in 69 (46). Sessions 1-8 measured "no handle moved at all
+          in 150 steps with 20" before the tracking band and the supervise distance existed;
         - tracking_band_at_512 1 (2 px at 1024, half the stop distance): on a jaw line (self-similar
           along its length) the square window's nearest feature slid the handle up the contour
           (portrait_a: a handle ended 39.7 px from its target). A band of 2 px at 512 stopped that,
@@ -172,6 +178,14 @@ class MobileStyleGANGenerator(StyleBasedGenerator):
         Handles are pulled until 1 px (DragConfig.supervise_distance, the official rule), not let go
         at the stop distance: no change with one point (the drag stops there); with the 1 px band,
         portrait_a converged either way, in 21 steps.
+        Session 9, the same 20 1-point edits with trajectories: the worst five (brow end 17, inner
+        lip 65 twice, jaw 2 and 10) are drags along a self-similar contour, where the tracker runs
+        ahead of the content up to r2 a step (jaw 10: 23 px in one step) while dlib's landmark stays.
+        A tracking prior that makes a candidate's feature distance count (1 + (offset / s)^2) times
+        kept the tracker honest but the content did not follow: s = 2 / 4 / 8 px at 512 gave 1.23 /
+        0.66 / 0.56 (up to 3 faces lost under 40 steps of fruitless pushing); b64 features 0.56; r2
+        3 / 6 px at 512 0.49 / 0.47. Not adopted: the motion term itself barely moves content
+        along a contour (its shifted features already match).
         """
-        return {"num_optimized_ws": 10, "lambda_mask": 5.0, "tracking_band_at_512": 1.0, "stop_distance_at_512": 2.0,
-                "stall_steps": 40}
+        return {"num_optimized_ws": 10, "lambda_mask": 20.0, "mask_relax_steps": 10, "tracking_band_at_512": 1.0,
+                "stop_distance_at_512": 2.0, "stall_steps": 40}
