@@ -37,10 +37,13 @@ def drag_frames(result: EditResult, *, max_frames: int = 40) -> list[tuple[int, 
 
 
 def _draw_arrows(image: Image.Image, handles: np.ndarray, targets: np.ndarray) -> None:
+    """Rings, not dots: on a small face a filled dot hides the very eye or lip corner it marks."""
     draw = ImageDraw.Draw(image)
     radius = max(3.0, min(image.size) / 100)
-    width = max(1, int(round(radius / 2)))
+    width = max(1, int(round(radius / 3)))
     for (hx, hy), (tx, ty) in zip(handles, targets):
-        draw.line([(hx, hy), (tx, ty)], fill=(255, 255, 255), width=width)
+        draw.line([(hx, hy), (tx, ty)], fill=(255, 255, 255), width=1)
         for (x, y), colour in (((hx, hy), HANDLE_RGB), ((tx, ty), TARGET_RGB)):
-            draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill=colour, outline=(255, 255, 255))
+            outer = radius + 1
+            draw.ellipse([x - outer, y - outer, x + outer, y + outer], outline=(255, 255, 255), width=1)
+            draw.ellipse([x - radius, y - radius, x + radius, y + radius], outline=colour, width=width)
