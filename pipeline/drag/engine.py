@@ -203,7 +203,11 @@ class _DragRun:
         return None
 
     def stop_test(self) -> str | None:
-        """4c. Converged, out of steps, or stalled (no closer by a quarter of the stop distance in stall_steps)."""
+        """4c. Converged, out of steps, or stalled (no closer by a quarter of the stop distance in stall_steps).
+
+        Before a masked drag stalls, the same no-progress count halves the fixed-region weight
+        (mask_relax_steps): one record of progress serves both, and the stall count restarts at
+        each halving."""
         s = self.s
         if self.converged:
             return STATUS_CONVERGED
